@@ -1,0 +1,92 @@
+"""Settings from TRIAGE_* environment variables and .env (DESIGN.md's settings contract)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from workflow.calendar import Nation, WorkingCalendar, parse_closure_days
+from workflow.db import sqlite_url
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    mail_domains: Annotated[list[str], NoDecode] = []
+    landlord_email: str = "housing@example.org"
+    outbound_smtp_url: str | None = None
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    nation: Nation = Nation.ENGLAND
+    imap_urls: Annotated[list[str], NoDecode] = []
+    telegram_token: str | None = None
+    telegram_base_url: str | None = None
+
+    landlord_name: str = "Example Housing"
+    landlord_phone: str = "0300 000 0000"
+    landlord_address: str = "Civic Offices, High Street, Example Town, EX1 1AA"
+    landlord_website: str = "https://www.example.org/housing"
+    ombudsman_name: str = "Housing Ombudsman Service"
+    ombudsman_phone: str = "0300 111 3000"
+    ombudsman_email: str = "info@housing-ombudsman.org.uk"
+    ombudsman_website: str = "https://www.housing-ombudsman.org.uk"
+    ombudsman_address: str = "PO Box 1484, Unit D, Preston, PR2 0ET"
+    homes_owned: int = 0
+    closure_days: str = ""
+
+    @field_validator("mail_domains", "imap_urls", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("closure_days")
+    @classmethod
+    def _valid_closure_days(cls, value: str) -> str:
+        parse_closure_days(value)
+        return value
+
+    @field_validator("homes_owned")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("homes owned cannot be negative")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return sqlite_url(self.data_dir)
+
+    @property
+    def accepted_mail_domains(self) -> list[str]:
+        """Recipient domains or addresses accepted by the SMTP server; never an open relay."""
+        return [d.lower() for d in self.mail_domains] or [self.landlord_email.rsplit("@", 1)[-1].lower()]
+
+    @cached_property
+    def closure_dates(self) -> frozenset[dt.date]:
+        return parse_closure_days(self.closure_days)
+
+    def calendar(self) -> WorkingCalendar:
+        return WorkingCalendar(self.nation, self.closure_dates)
+
+    def ombudsman_details(self) -> str:
+        return (
+            f"{self.ombudsman_name}, {self.ombudsman_address}. Telephone {self.ombudsman_phone}, "
+            f"email {self.ombudsman_email}, website {self.ombudsman_website}"
+        )

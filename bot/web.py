@@ -1,0 +1,25 @@
+"""The web application that `triage run` serves: the console and web chat mount here."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from bot.context import Context
+
+
+def create_app(context: Context) -> FastAPI:
+    app = FastAPI(title=f"{context.settings.landlord_name} housing triage", docs_url=None, redoc_url=None)
+
+    @app.get("/healthz")
+    def health() -> JSONResponse:
+        """For the reverse proxy and monitoring: 200 only when the database answers."""
+        try:
+            with context.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as error:  # noqa: BLE001 - any database failure means unhealthy
+            return JSONResponse({"status": "unavailable", "database": type(error).__name__}, status_code=503)
+        return JSONResponse({"status": "ok", "database": context.engine.dialect.name})
+
+    return app

@@ -1,0 +1,107 @@
+"""The command-line contract, run as a user would: the installed `triage` program in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from workflow.models import AuditEvent, User
+
+TRIAGE = shutil.which("triage", path=str(Path(sys.executable).parent)) or "triage"
+
+
+def triage(*args: str, cwd: Path, input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | (env or {})
+    return subprocess.run([TRIAGE, *args], cwd=cwd, input=input, capture_output=True, text=True, env=full_env,
+                          timeout=120)
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    result = triage("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("workdays", "run", "db", "users"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("args,expected", [
+    (("2025-12-23", "5"), "2026-01-02"),
+    (("2026-04-02", "1"), "2026-04-07"),
+    (("2026-04-02", "1", "--nation", "scotland"), "2026-04-06"),
+    (("2026-03-16", "1", "--nation", "northern-ireland"), "2026-03-18"),
+])
+def test_workdays(tmp_path: Path, args: tuple[str, ...], expected: str) -> None:
+    result = triage("workdays", *args, cwd=tmp_path)
+    assert (result.returncode, result.stdout.strip()) == (0, expected), result.stderr
+
+
+def test_workdays_reads_closure_days_from_the_environment(tmp_path: Path) -> None:
+    result = triage("workdays", "2025-12-23", "5", cwd=tmp_path, env={"TRIAGE_CLOSURE_DAYS": "2025-12-29..2025-12-31"})
+    assert result.stdout.strip() == "2026-01-07"
+
+
+def test_workdays_rejects_bad_input_clearly(tmp_path: Path) -> None:
+    result = triage("workdays", "23/12/2025", "5", cwd=tmp_path)
+    assert result.returncode != 0 and "23/12/2025" in result.stderr
+    result = triage("workdays", "2025-12-23", "5", "--nation", "france", cwd=tmp_path)
+    assert result.returncode != 0 and "france" in result.stderr
+
+
+def test_users_add_hashes_the_password_and_creates_the_database(tmp_path: Path) -> None:
+    password = "correct horse battery staple"
+    result = triage("users", "add", "alice", "--role", "supervisor", cwd=tmp_path, input=f"{password}\n{password}\n")
+    assert result.returncode == 0, result.stderr
+    assert "added alice (supervisor)" in result.stdout
+    engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'triage.sqlite3'}")
+    with Session(engine) as session:
+        user = session.scalars(select(User)).one()
+        assert (user.username, user.role) == ("alice", "supervisor")
+        assert password not in user.password_hash and user.password_hash.startswith("$argon2id$")
+        assert session.scalars(select(AuditEvent.action)).all() == ["user_added"]
+    again = triage("users", "add", "alice", "--role", "advisor", cwd=tmp_path, input=f"{password}\n{password}\n")
+    assert again.returncode == 2 and "already a user called alice" in again.stderr
+    short = triage("users", "add", "bob", "--role", "advisor", cwd=tmp_path, input="short\nshort\n")
+    assert short.returncode == 2 and "at least 12" in short.stderr
+    bad_role = triage("users", "add", "carol", "--role", "king", cwd=tmp_path, input=f"{password}\n{password}\n")
+    assert bad_role.returncode == 2 and "king" in bad_role.stderr
+
+
+def test_db_upgrade_uses_the_configured_database(tmp_path: Path) -> None:
+    result = triage("db", "upgrade", cwd=tmp_path, env={"TRIAGE_DATA_DIR": str(tmp_path / "elsewhere")})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "elsewhere" / "triage.sqlite3").exists()
+
+
+def test_run_starts_the_product_on_its_embedded_defaults(tmp_path: Path) -> None:
+    import json
+    import time
+    import urllib.request
+
+    from tests.servers import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {"TRIAGE_WEB_PORT": str(port)}
+    process = subprocess.Popen([TRIAGE, "run"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    body = json.loads(response.read())
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"triage run did not serve /healthz: {process.stdout.read()}") from None
+                time.sleep(0.2)
+        assert body == {"status": "ok", "database": "sqlite"}
+        assert (tmp_path / "data" / "triage.sqlite3").exists()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,0 +1,121 @@
+"""Storage behaviour on SQLite and PostgreSQL: references, the append-only audit, links, datetimes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from workflow import db
+from workflow.cases import complaints_about, link, open_case, raise_complaint_about_request, set_request_status
+from workflow.errors import DomainError, IllegalTransition
+from workflow.models import AuditEvent, AuditTamperError, Message, Resident
+from workflow.references import allocate, find_references
+from workflow.vocabulary import Kind, LinkRelation, RequestStatus
+
+AT = dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)
+
+
+def test_references_are_sequential_per_kind_and_london_year(session: Session) -> None:
+    refs = [open_case(session, kind, AT, "bot").reference
+            for kind in (Kind.COMPLAINT, Kind.COMPLAINT, Kind.SERVICE_REQUEST, Kind.ENQUIRY)]
+    assert refs == ["CMP-2026-00001", "CMP-2026-00002", "SR-2026-00001", "ENQ-2026-00001"]
+    new_year = dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)  # still 31 December in London (GMT)
+    assert open_case(session, Kind.COMPLAINT, new_year, "bot").reference == "CMP-2026-00003"
+    assert open_case(session, Kind.COMPLAINT, new_year + dt.timedelta(hours=1), "bot").reference == "CMP-2027-00001"
+
+
+def test_concurrent_allocation_never_repeats_a_reference(engine: Engine) -> None:
+    sessions = db.session_factory(engine)
+
+    def take(_: int) -> str:
+        with sessions.begin() as session:
+            return allocate(session, "CMP", 2026)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        refs = list(pool.map(take, range(80)))
+    assert sorted(refs) == [f"CMP-2026-{n:05d}" for n in range(1, 81)]
+
+
+def test_references_are_found_in_text() -> None:
+    assert find_references("Re: your ref cmp-2026-00042 and SR-2025-01234.") == ["CMP-2026-00042", "SR-2025-01234"]
+    assert find_references("phone 2026-00042 or XYZ-2026-00001") == []
+
+
+def test_audit_events_cannot_be_changed_or_deleted(engine: Engine, session: Session) -> None:
+    open_case(session, Kind.COMPLAINT, AT, "bot")
+    session.commit()
+    event = session.scalars(select(AuditEvent)).one()
+    event.actor = "someone else"
+    with pytest.raises(AuditTamperError):
+        session.flush()
+    session.rollback()
+    session.delete(session.scalars(select(AuditEvent)).one())
+    with pytest.raises(AuditTamperError):
+        session.flush()
+    session.rollback()
+    for statement in ("UPDATE audit_events SET actor = 'x'", "DELETE FROM audit_events"):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(text(statement))
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT actor FROM audit_events")).scalars().all() == ["bot"]
+
+
+def test_a_complaint_about_a_request_leaves_the_request_running(session: Session) -> None:
+    request = open_case(session, Kind.SERVICE_REQUEST, AT, "bot", theme="repairs")
+    set_request_status(session, request, RequestStatus.IN_PROGRESS, AT, "advisor")
+    complaint = raise_complaint_about_request(session, request, AT + dt.timedelta(days=30), "bot")
+    session.commit()
+    assert request.status == RequestStatus.IN_PROGRESS
+    assert complaint.kind == Kind.COMPLAINT and complaint.theme == "repairs"
+    assert complaints_about(session, request) == [complaint]
+    set_request_status(session, request, RequestStatus.DONE, AT + dt.timedelta(days=40), "advisor")
+    with pytest.raises(IllegalTransition):
+        set_request_status(session, request, RequestStatus.OPEN, AT, "advisor")
+
+
+def test_links_are_checked(session: Session) -> None:
+    a, b = (open_case(session, Kind.COMPLAINT, AT, "bot") for _ in range(2))
+    enquiry = open_case(session, Kind.ENQUIRY, AT, "bot")
+    with pytest.raises(DomainError):
+        link(session, a, a, LinkRelation.RELATED_ISSUE, AT, "advisor")
+    with pytest.raises(DomainError):
+        link(session, a, enquiry, LinkRelation.COMPLAINT_ABOUT_REQUEST, AT, "advisor")
+    with pytest.raises(DomainError):
+        set_request_status(session, a, RequestStatus.DONE, AT, "advisor")
+    link(session, a, b, LinkRelation.RELATED_ISSUE, AT, "advisor")
+    session.commit()
+
+
+def test_message_ids_are_unique_per_channel(session: Session) -> None:
+    session.add_all([Message(channel="email", direction="inbound", external_id="<a@x>", received_at=AT),
+                     Message(channel="telegram", direction="inbound", external_id="<a@x>", received_at=AT)])
+    session.commit()
+    session.add(Message(channel="email", direction="inbound", external_id="<a@x>", received_at=AT))
+    with pytest.raises(IntegrityError):
+        session.commit()
+
+
+def test_instants_come_back_aware_in_utc(session: Session) -> None:
+    london_summer = dt.datetime(2026, 7, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    resident = Resident(display_name="R", created_at=london_summer)
+    session.add(resident)
+    session.commit()
+    session.expire_all()
+    stored = session.get(Resident, resident.id)
+    assert stored.created_at == dt.datetime(2026, 7, 1, 8, 0, tzinfo=dt.UTC)
+    assert stored.created_at.tzinfo is not None
+    with pytest.raises(Exception, match="naive"):
+        session.add(Resident(display_name="N", created_at=dt.datetime(2026, 7, 1)))
+        session.commit()
+
+
+def test_migrations_reach_head_and_are_idempotent(engine: Engine) -> None:
+    db.upgrade(engine)  # a second run changes nothing
+    with engine.connect() as connection:
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    assert version == "0001"

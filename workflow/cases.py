@@ -1,0 +1,118 @@
+"""Opening cases, the service request lifecycle, and the links between cases (Code 1.4, 1.5, 6.8)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow import audit, references
+from workflow.calendar import london_date
+from workflow.errors import DomainError, IllegalTransition
+from workflow.models import Case, CaseLink
+from workflow.vocabulary import REFERENCE_PREFIX, ComplaintStatus, Kind, LinkRelation, RequestStatus
+
+# Service requests, enquiries, compliments and feedback share one small lifecycle.
+REQUEST_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.OPEN: frozenset({RequestStatus.IN_PROGRESS, RequestStatus.DONE}),
+    RequestStatus.IN_PROGRESS: frozenset({RequestStatus.DONE}),
+    RequestStatus.DONE: frozenset(),
+}
+
+
+def open_case(
+    session: Session,
+    kind: Kind | str,
+    at: dt.datetime,
+    actor: str,
+    *,
+    resident_id: int | None = None,
+    channel: str | None = None,
+    theme: str | None = None,
+    team: str | None = None,
+    representative: str | None = None,
+) -> Case:
+    kind = Kind(kind)
+    case = Case(
+        reference=references.allocate(session, REFERENCE_PREFIX[kind], london_date(at).year),
+        kind=kind.value,
+        status=ComplaintStatus.RECEIVED.value if kind == Kind.COMPLAINT else RequestStatus.OPEN.value,
+        resident_id=resident_id,
+        channel=channel,
+        theme=theme,
+        team=team,
+        representative=representative,
+        opened_at=at,
+    )
+    session.add(case)
+    session.flush()
+    audit.record(session, "case_opened", actor, at, case=case, kind=kind.value, reference=case.reference)
+    return case
+
+
+def set_request_status(session: Session, case: Case, status: RequestStatus | str, at: dt.datetime, actor: str) -> None:
+    """Move a non-complaint case on; a done request stays done (a new problem is a new request)."""
+    if case.kind == Kind.COMPLAINT:
+        raise DomainError(f"{case.reference} is a complaint; use the complaint lifecycle")
+    status = RequestStatus(status)
+    current = RequestStatus(case.status)
+    if status not in REQUEST_TRANSITIONS[current]:
+        raise IllegalTransition(f"cannot move {case.reference} from {current.value} to {status.value}")
+    case.status = status.value
+    if status == RequestStatus.DONE:
+        case.ended_on = london_date(at)
+    audit.record(session, "status_changed", actor, at, case=case, previous=current.value, status=status.value)
+
+
+def link(session: Session, source: Case, other: Case, relation: LinkRelation, at: dt.datetime, actor: str) -> CaseLink:
+    """Record that a complaint is about a service request (1.5) or that two issues are related (6.8).
+
+    Linking never changes either case's status: the request goes on being handled.
+    """
+    relation = LinkRelation(relation)
+    if source.id == other.id:
+        raise DomainError("a case cannot be linked to itself")
+    if relation == LinkRelation.COMPLAINT_ABOUT_REQUEST and (
+        source.kind != Kind.COMPLAINT or other.kind != Kind.SERVICE_REQUEST
+    ):
+        raise DomainError("a complaint-about-request link goes from a complaint to a service request")
+    session.flush()
+    row = CaseLink(from_case_id=source.id, to_case_id=other.id, relation=relation.value, created_at=at)
+    session.add(row)
+    audit.record(session, "linked", actor, at, case=source, relation=relation.value, other=other.reference)
+    return row
+
+
+def raise_complaint_about_request(session: Session, request: Case, at: dt.datetime, actor: str) -> Case:
+    """Code 1.5: dissatisfaction with a service request opens a linked complaint; both records stay."""
+    if request.kind != Kind.SERVICE_REQUEST:
+        raise DomainError(f"{request.reference} is not a service request")
+    complaint = open_case(
+        session,
+        Kind.COMPLAINT,
+        at,
+        actor,
+        resident_id=request.resident_id,
+        channel=request.channel,
+        theme=request.theme,
+        team=request.team,
+        representative=request.representative,
+    )
+    link(session, complaint, request, LinkRelation.COMPLAINT_ABOUT_REQUEST, at, actor)
+    return complaint
+
+
+def complaints_about(session: Session, request: Case) -> list[Case]:
+    return list(
+        session.scalars(
+            select(Case)
+            .join(CaseLink, CaseLink.from_case_id == Case.id)
+            .where(CaseLink.to_case_id == request.id, CaseLink.relation == LinkRelation.COMPLAINT_ABOUT_REQUEST.value)
+            .order_by(Case.id)
+        )
+    )
+
+
+def by_reference(session: Session, reference: str) -> Case | None:
+    return session.scalar(select(Case).where(Case.reference == reference.upper()))

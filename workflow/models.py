@@ -1,0 +1,383 @@
+"""The stored record (Code 5.12): residents, messages, cases, stages, reviews and the audit trail.
+
+Instants are stored as UTC and come back timezone-aware on every database; dates that the
+Code counts from (received, acknowledged, responded, due) are stored as London dates so a
+deadline never shifts with the server's zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware datetime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        dt.datetime: UTCDateTime(),
+        dt.date: Date(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+        list[Any]: JSON(),
+        bytes: LargeBinary(),
+    }
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Resident(Base):
+    __tablename__ = "residents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    contact_points: Mapped[list[ContactPoint]] = relationship(back_populates="resident")
+    disclosures: Mapped[list[Disclosure]] = relationship(back_populates="resident")
+    adjustments: Mapped[list[Adjustment]] = relationship(back_populates="resident")
+    restrictions: Mapped[list[ContactRestriction]] = relationship(back_populates="resident")
+
+
+class ContactPoint(Base):
+    """An address on one channel (an email address, a Telegram chat id, a web chat visitor)."""
+
+    __tablename__ = "contact_points"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(320))
+
+    resident: Mapped[Resident] = relationship(back_populates="contact_points")
+
+
+class Disclosure(Base):
+    """A disability or vulnerability the resident told us about (Code 5.10, 6.1)."""
+
+    __tablename__ = "disclosures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    category: Mapped[str] = mapped_column(String(20))  # disability | vulnerability
+    description: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    review_on: Mapped[dt.date | None]
+
+    resident: Mapped[Resident] = relationship(back_populates="disclosures")
+
+
+class Adjustment(Base):
+    """A reasonable adjustment agreed with the resident, kept under review (Code 5.10)."""
+
+    __tablename__ = "adjustments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    description: Mapped[str] = mapped_column(Text)
+    agreed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    review_on: Mapped[dt.date]
+    ended_at: Mapped[dt.datetime | None]
+
+    resident: Mapped[Resident] = relationship(back_populates="adjustments")
+
+
+class ContactRestriction(Base):
+    """A restriction for unacceptable behaviour: recorded with reasons and reviewed (Code 5.14, 5.15)."""
+
+    __tablename__ = "contact_restrictions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    restriction: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    starts_on: Mapped[dt.date]
+    review_on: Mapped[dt.date]
+    ended_at: Mapped[dt.datetime | None]
+
+    resident: Mapped[Resident] = relationship(back_populates="restrictions")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    theme: Mapped[str | None] = mapped_column(String(40))
+    team: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    channel: Mapped[str | None] = mapped_column(String(20))
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    received_on: Mapped[dt.date | None]  # when the complaint was made, the stage 1 clock's start
+    representative: Mapped[str | None] = mapped_column(Text)  # who wrote on the resident's behalf (1.3, 3.6)
+    language: Mapped[str | None] = mapped_column(String(20))
+    hazard: Mapped[str] = mapped_column(String(20), default="none")
+    choice_offered_at: Mapped[dt.datetime | None]
+    choice_answer: Mapped[str | None] = mapped_column(String(20))  # complaint | request
+    choice_answered_at: Mapped[dt.datetime | None]
+    refusal_reason: Mapped[str | None] = mapped_column(String(40))
+    refusal_explanation: Mapped[str | None] = mapped_column(Text)
+    withdrawal_note: Mapped[str | None] = mapped_column(Text)
+    ended_on: Mapped[dt.date | None]
+
+    resident: Mapped[Resident | None] = relationship()
+    stages: Mapped[list[ComplaintStage]] = relationship(
+        back_populates="case", order_by="ComplaintStage.number", cascade="all, delete-orphan"
+    )
+    actions: Mapped[list[OutstandingAction]] = relationship(
+        back_populates="case", order_by="OutstandingAction.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def stage(self) -> int:
+        """0 before a complaint is logged, then the highest stage reached (Code 5.2: exactly two)."""
+        return max((s.number for s in self.stages), default=0)
+
+    def stage_record(self, number: int) -> ComplaintStage | None:
+        return next((s for s in self.stages if s.number == number), None)
+
+
+class ComplaintStage(Base):
+    """One stage of a complaint with its clock, definition (5.6, 5.7) and response (6.9, 6.19)."""
+
+    __tablename__ = "complaint_stages"
+    __table_args__ = (UniqueConstraint("case_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    requested_on: Mapped[dt.date]
+    acknowledgement_due: Mapped[dt.date]
+    acknowledged_on: Mapped[dt.date | None]
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    definition: Mapped[str | None] = mapped_column(Text)
+    outcomes_sought: Mapped[str | None] = mapped_column(Text)
+    responsible_for: Mapped[str | None] = mapped_column(Text)
+    not_responsible_for: Mapped[str | None] = mapped_column(Text)
+    response_due: Mapped[dt.date | None]
+    responded_on: Mapped[dt.date | None]
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    decision: Mapped[str | None] = mapped_column(Text)
+    reasons: Mapped[str | None] = mapped_column(Text)
+    remedies: Mapped[list[str]] = mapped_column(default=list)
+    remedy_detail: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped[Case] = relationship(back_populates="stages")
+    extensions: Mapped[list[Extension]] = relationship(
+        back_populates="stage", order_by="Extension.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def extension_days(self) -> int:
+        return sum(e.days for e in self.extensions)
+
+
+class Extension(Base):
+    """An agreed extension of a stage's response deadline (Code 6.4, 6.5, 6.15, 6.16)."""
+
+    __tablename__ = "extensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("complaint_stages.id"))
+    agreed_on: Mapped[dt.date]
+    days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    good_reason: Mapped[str | None] = mapped_column(Text)  # needed beyond the Code's bound
+    ombudsman_details: Mapped[str] = mapped_column(Text)  # what the resident was told
+    previous_due: Mapped[dt.date]
+    new_due: Mapped[dt.date]
+
+    stage: Mapped[ComplaintStage] = relationship(back_populates="extensions")
+
+
+class OutstandingAction(Base):
+    """Something promised in a response and tracked until done (Code 6.6, 6.17)."""
+
+    __tablename__ = "outstanding_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    stage_number: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[dt.date | None]
+    done_on: Mapped[dt.date | None]
+
+    case: Mapped[Case] = relationship(back_populates="actions")
+
+
+class CaseLink(Base):
+    """A complaint about a service request (1.5) or a related issue added to a complaint (6.8)."""
+
+    __tablename__ = "case_links"
+    __table_args__ = (UniqueConstraint("from_case_id", "to_case_id", "relation"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    to_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    relation: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ReferenceCounter(Base):
+    __tablename__ = "reference_counters"
+
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class Message(Base):
+    """One message in or out, on any channel, with the raw bytes for email (Code 5.12)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(10))
+    external_id: Mapped[str | None] = mapped_column(String(998))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    sender: Mapped[str | None] = mapped_column(String(320))
+    recipients: Mapped[list[str]] = mapped_column(default=list)
+    subject: Mapped[str | None] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    raw: Mapped[bytes | None]
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[list[str]] = mapped_column(default=list)
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)  # auto-reply or bounce (RFC 3834)
+    defects: Mapped[list[str]] = mapped_column(default=list)
+
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="message", cascade="all, delete-orphan")
+
+
+class Attachment(Base):
+    """Metadata of a stored file; the bytes live under the data directory, named by their hash."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(500))
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class Classification(Base):
+    """What the model suggested for a message, kept to compare with what an advisor confirmed."""
+
+    __tablename__ = "classifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    model_version: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(20))
+    kind_scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    theme: Mapped[str] = mapped_column(String(40))
+    theme_scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    offer_choice: Mapped[bool] = mapped_column(Boolean)
+    flags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Review(Base):
+    """An advisor's confirmation or correction of a suggestion: the supervisor's training signal."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    classification_id: Mapped[int] = mapped_column(ForeignKey("classifications.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    suggested_kind: Mapped[str] = mapped_column(String(20))
+    suggested_theme: Mapped[str] = mapped_column(String(40))
+    confirmed_kind: Mapped[str] = mapped_column(String(20))
+    confirmed_theme: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AuditEvent(Base):
+    """Append-only: every change to a case or resident, who made it and when (Code 5.12).
+
+    The database refuses UPDATE and DELETE on this table (triggers in the migration), and the
+    ORM refuses them before they reach it.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AuditTamperError(RuntimeError):
+    pass
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_audit_changes(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise AuditTamperError("audit events are append-only")

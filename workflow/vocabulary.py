@@ -1,0 +1,121 @@
+"""The closed sets of words the domain uses, stored as their string values.
+
+Kinds and outcomes come from the Complaint Handling Code (CODE.md); keeping them as
+StrEnum means the database holds readable words and reports need no lookup tables.
+"""
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    COMPLAINT = "complaint"
+    SERVICE_REQUEST = "service_request"
+    ENQUIRY = "enquiry"
+    COMPLIMENT = "compliment"
+    FEEDBACK = "feedback"
+
+
+REFERENCE_PREFIX: dict[Kind, str] = {
+    Kind.COMPLAINT: "CMP",
+    Kind.SERVICE_REQUEST: "SR",
+    Kind.ENQUIRY: "ENQ",
+    Kind.COMPLIMENT: "CPL",
+    Kind.FEEDBACK: "FBK",
+}
+
+
+class Theme(StrEnum):
+    REPAIRS = "repairs"
+    DAMP_MOULD = "damp_mould"
+    ASB = "asb"
+    TENANCY = "tenancy"
+    RENT = "rent"
+    ALLOCATIONS = "allocations"
+    COMMUNAL = "communal"
+    LEASEHOLD = "leasehold"
+    STAFF_CONDUCT = "staff_conduct"
+    COMPLAINT_HANDLING = "complaint_handling"
+    OTHER = "other"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    TELEGRAM = "telegram"
+    WEBCHAT = "webchat"
+    PHONE = "phone"
+    LETTER = "letter"
+    IN_PERSON = "in_person"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class Role(StrEnum):
+    ADVISOR = "advisor"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class ComplaintStatus(StrEnum):
+    RECEIVED = "received"
+    CHOICE_OFFERED = "choice_offered"
+    DECLINED = "declined"
+    STAGE1_LOGGED = "stage1_logged"
+    STAGE1_ACKNOWLEDGED = "stage1_acknowledged"
+    STAGE1_RESPONDED = "stage1_responded"
+    ESCALATION_REQUESTED = "escalation_requested"
+    STAGE2_ACKNOWLEDGED = "stage2_acknowledged"
+    STAGE2_RESPONDED = "stage2_responded"
+    CLOSED = "closed"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+
+class RequestStatus(StrEnum):
+    """Service requests, enquiries, compliments and feedback: recorded, worked, finished."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+class Outcome(StrEnum):
+    UPHELD = "upheld"
+    PARTLY_UPHELD = "partly_upheld"
+    NOT_UPHELD = "not_upheld"
+    WITHDRAWN = "withdrawn"
+
+
+class Remedy(StrEnum):
+    """Code 7.1."""
+
+    APOLOGY = "apology"
+    ACKNOWLEDGE_FAILINGS = "acknowledge_failings"
+    EXPLANATION = "explanation"
+    ACTION_ON_DELAY = "action_on_delay"
+    CHANGED_DECISION = "changed_decision"
+    AMENDED_RECORD = "amended_record"
+    FINANCIAL = "financial"
+    CHANGED_POLICY = "changed_policy"
+
+
+class RefusalReason(StrEnum):
+    """Code 2.2, plus another reason that must carry its evidence (2.1, 2.4)."""
+
+    OVER_TWELVE_MONTHS = "over_twelve_months"
+    LEGAL_PROCEEDINGS = "legal_proceedings"
+    ALREADY_CONSIDERED = "already_considered"
+    OTHER = "other"
+
+
+class LinkRelation(StrEnum):
+    COMPLAINT_ABOUT_REQUEST = "complaint_about_request"  # Code 1.5
+    RELATED_ISSUE = "related_issue"  # Code 6.8
+
+
+class Hazard(StrEnum):
+    NONE = "none"
+    SIGNIFICANT = "significant"
+    EMERGENCY = "emergency"
