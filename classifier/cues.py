@@ -1,0 +1,208 @@
+"""Rule-based flags with spaCy's Matcher over a blank English pipeline (no model download).
+
+Rules rather than a model because each flag must show the words that raised it, and because a
+missed gas leak or a missed vulnerable resident costs more than a false alarm: the rules lean
+towards raising. A cue is dropped when a negation stands just before it in the same sentence
+("no damp at all") and, for hazards, when the sentence says the problem was put right.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import spacy
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span
+
+from classifier import language
+from classifier.suggestion import Flags
+
+OLD_AGE = r"^(6[5-9]|[7-9]\d|1[01]\d)$"
+YOUNG_CHILD = r"^([0-5]|one|two|three|four|five|six|eighteen|\d+)$"
+
+# A tiny phrase syntax: words separated by spaces; "a|b" either word; "word*" any word starting
+# so; "?" one optional word; "~REGEX" a token matching the expression.
+RULES: dict[str, list[str]] = {
+    "vulnerable": [
+        "disabled", "disability", "disabilities", "wheelchair*", "walking stick", "walking frame|aid", "uses a frame",
+        "zimmer", "mobility scooter", "dementia", "alzheimer*", "pregnan*", "baby*", "babies", "newborn",
+        "~^\\d+$ month|months|week|weeks old", "~" + YOUNG_CHILD + " year|yr old", "elderly", "frail",
+        "~" + OLD_AGE + " years|yrs old", "aged ~" + OLD_AGE, "i 'm|am|m ~" + OLD_AGE,
+        "she|he 's|is ~" + OLD_AGE, "mum|dad|mother|father|gran|grandad|grandmother|grandfather is ~" + OLD_AGE,
+        "asthma*", "copd", "respiratory", "chest infection*", "breathing problem*", "cancer", "chemo*", "oxygen",
+        "heart condition", "diabet*", "epilep*", "mental health", "depression", "depressed", "anxiety", "ptsd",
+        "panic attack*", "suicid*", "self harm", "self-harm", "autis*", "adhd", "learning difficult*",
+        "learning disabilit*", "dyslexi*", "partially sighted", "visually impaired", "sight loss", "blind", "deaf",
+        "hard of hearing", "large print", "braille", "hospital", "occupational therapist", "ot", "carer",
+        "social worker", "support worker", "floating support", "domestic abuse", "domestic violence",
+        "fleeing", "do n't|not|nt feel safe", "feel unsafe", "vulnerable", "live|living alone",
+        "care home", "terminal*", "poorly", "not|n't|nt coping", "struggling to cope", "nowhere to go", "homeless", "stair lift", "stairlift", "grab rail*",
+        "handrail", "victim", "idva",
+    ],
+    "emergency": [
+        "smell gas", "smell of gas", "gas smell", "smelling gas", "smells of gas", "gas leak*", "carbon monoxide",
+        "co alarm", "exposed wire*", "live wire*", "wires hanging", "hanging wires", "spark*", "burning smell",
+        "smell of burning", "socket ? smoking", "smoking socket", "electric shock*", "ceiling ? collapsed",
+        "ceiling ? ? collapsed", "collapse*", "fall down", "will fall", "water ? ? ? light", "water near the light",
+        "electrics have gone", "fuse box", "flooding", "flooded", "pouring", "fire door*",
+    ],
+    "significant": [
+        "damp*", "mould*", "mold*", "mildew", "condensation", "leak*", "water coming through|in",
+        "water ? coming through|from|out", "coming through the ceiling|roof|wall", "water dripping", "dripping from",
+        "wet patch", "wet to touch", "bulging", "no heating", "no hot water", "without heating", "without hot water",
+        "heating ? ? stopped|broken", "heating ? ? working", "heating 's|is not working",
+        "hot water ? ? not|n't|nt coming|working", "boiler ? stopped|broken", "boiler has stopped",
+        "heater not working", "crack* in ? ? ? wall", "crack in the wall", "rats", "mice",
+        "cockroach*", "infestation", "roof ? leaking", "leaks ? when it rains",
+    ],
+    "explicit_complaint": [
+        "make|making|made|raise|raising|log|lodge|file|submit a ? complaint", "formal complaint",
+        "treat|treated this|it as a complaint", "this is a ? complaint", "want|wish|like to complain",
+        "i am|'m|m complaining", "complaint on her|his|their behalf", "as a complaint",
+    ],
+    "escalation": [
+        "stage 2", "stage two", "stage ii", "escalat*", "next stage", "take it|this|my complaint further",
+        "take my complaint further", "not happy|satisfied|content with your|the ? response|answer|reply|outcome",
+        "unhappy|dissatisfied with your|the ? response|answer|reply|outcome", "do n't|not|nt accept it|your",
+        "review of my complaint", "reviewed at stage", "refer ? to the ombudsman",
+    ],
+}
+
+# A negator just before a cue cancels it, unless the cue holds its own negation ("no heating").
+NEGATORS = {"no", "not", "n't", "nt", "never", "without", "none", "nor", "dont", "isnt", "wasnt", "arent", "havent",
+            "hasnt", "nothing"}
+RESOLVED = {"sorted", "fixed", "gone", "resolved", "repaired", "finished", "cured", "cleared", "treated"}
+HARM = {"cough", "coughing", "hospital", "chest", "breathing", "asthma", "ill", "doctor", "gp", "wheezing",
+        "respiratory", "infection", "infections"}
+SURVEY = re.compile(r"\bsurvey\b|\b\d{1,2}\s*(/|out of)\s*10\b|\brated\b", re.I)
+QUESTION_OPENERS = {"how", "can", "what", "where", "who", "do", "does", "is", "when", "could"}
+
+
+def _token_pattern(word: str) -> dict[str, Any]:
+    if word == "?":
+        return {"OP": "?"}
+    if word.startswith("~"):
+        return {"LOWER": {"REGEX": word[1:]}}
+    if "|" in word:
+        return {"LOWER": {"IN": word.split("|")}}
+    if word.endswith("*"):
+        return {"LOWER": {"REGEX": "^" + re.escape(word[:-1])}}
+    return {"LOWER": word}
+
+
+def _phrase(text: str) -> list[dict[str, Any]]:
+    return [_token_pattern(w) for w in text.split()]
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule: str
+    words: str
+    span: Span
+
+
+class CueRules:
+    """The flags of one message; build once and call many times (the pipeline is loaded once)."""
+
+    @cached_property
+    def nlp(self) -> spacy.language.Language:
+        nlp = spacy.blank("en")
+        nlp.add_pipe("sentencizer")
+        return nlp
+
+    @cached_property
+    def matcher(self) -> Matcher:
+        matcher = Matcher(self.nlp.vocab)
+        for rule, phrases in RULES.items():
+            matcher.add(rule, [_phrase(p) for p in phrases])
+        return matcher
+
+    def hits(self, doc: Doc) -> list[Hit]:
+        found = []
+        for match_id, start, end in self.matcher(doc):
+            rule = self.nlp.vocab.strings[match_id]
+            span = doc[start:end]
+            if rule in ("explicit_complaint", "escalation") and self._asks_about_it(span):
+                continue
+            if rule != "vulnerable" and not self._contains_negation(span) and self._negated(span):
+                continue
+            if rule in ("emergency", "significant") and self._put_right(span):
+                continue
+            found.append(Hit(rule, span.text, span))
+        return found
+
+    def flags(self, text: str) -> Flags:
+        doc = self.nlp(text)
+        hits = self.hits(doc)
+        cues: dict[str, list[str]] = {}
+        for hit in hits:
+            words = cues.setdefault(hit.rule, [])
+            if hit.words not in words:
+                words.append(hit.words)
+        emergency, significant = cues.pop("emergency", []), cues.pop("significant", [])
+        vulnerable = "vulnerable" in cues
+        if significant and not emergency and vulnerable:
+            emergency = self._harm_from_damp(doc, hits)
+        hazard = "emergency" if emergency else "significant" if significant else "none"
+        if hazard != "none":
+            cues["hazard"] = emergency + [w for w in significant if w not in emergency]
+        code, evidence = language.detect(text)
+        if code:
+            cues["language"] = evidence
+        survey = SURVEY.search(text)
+        if survey:
+            cues["survey"] = [survey.group(0)]
+        return Flags(
+            vulnerable=vulnerable,
+            hazard=hazard,
+            explicit_complaint="explicit_complaint" in cues,
+            escalation="escalation" in cues,
+            survey=survey is not None,
+            language=code,
+            cues=cues,
+        )
+
+    @staticmethod
+    def _asks_about_it(span: Span) -> bool:
+        """'How do I make a complaint?' asks about complaining; it does not make one."""
+        sentence = span.sent
+        first = next((t for t in sentence if not t.is_punct), None)
+        return sentence.text.rstrip().endswith("?") and first is not None and first.lower_ in QUESTION_OPENERS
+
+    @staticmethod
+    def _contains_negation(span: Span) -> bool:
+        return any(t.lower_ in NEGATORS for t in span)
+
+    @staticmethod
+    def _negated(span: Span) -> bool:
+        sent_start = span.sent.start
+        for token in reversed(span.doc[max(sent_start, span.start - 4):span.start]):
+            if token.lower_ in {"but", "however", "still", "and"} or token.is_punct:
+                return False
+            if token.lower_ in NEGATORS:
+                return True
+        return False
+
+    @staticmethod
+    def _put_right(span: Span) -> bool:
+        """'the leak was fixed', 'thank you for sorting the damp': a hazard that has gone."""
+        words = {t.lower_ for t in span.sent if t.i < span.start or t.i >= span.end}
+        if words & {"still", "again", "back", "but", "however", "not", "n't", "nothing", "never"}:
+            return False
+        return bool(words & RESOLVED) or ("thank" in words or "thanks" in words) and bool(
+            words & {"sorting", "fixing", "treating", "clearing"})
+
+    @staticmethod
+    def _harm_from_damp(doc: Doc, hits: Iterable[Hit]) -> list[str]:
+        """CODE.md: damp and mould harming a vulnerable person is an emergency hazard."""
+        damp_sentences = {h.span.sent.start for h in hits if h.rule == "significant" and
+                          h.span[0].lower_.startswith(("damp", "mould", "mold"))}
+        if not damp_sentences:
+            return []
+        harm = [t.text for t in doc if t.lower_ in HARM]
+        return harm[:5]
+

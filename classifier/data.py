@@ -1,0 +1,55 @@
+"""Labelled examples: reading JSON Lines and fingerprinting what a model was trained on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from classifier.labels import HAZARDS, KINDS, THEMES
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    kind: str
+    theme: str
+    vulnerable: bool | None = None
+    hazard: str | None = None
+    group: str | None = None  # variants of one message share a group and are never split apart
+
+
+class BadExample(ValueError):
+    pass
+
+
+def read_jsonl(path: Path) -> list[Example]:
+    examples = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            example = Example(
+                text=str(row["text"]), kind=row["kind"], theme=row["theme"],
+                vulnerable=row.get("vulnerable"), hazard=row.get("hazard"), group=row.get("group"),
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise BadExample(f"{path}:{number}: {error}") from None
+        if example.kind not in KINDS or example.theme not in THEMES:
+            raise BadExample(f"{path}:{number}: unknown kind {example.kind!r} or theme {example.theme!r}")
+        if example.hazard is not None and example.hazard not in HAZARDS:
+            raise BadExample(f"{path}:{number}: unknown hazard {example.hazard!r}")
+        examples.append(example)
+    return examples
+
+
+def fingerprint(examples: Iterable[Example]) -> str:
+    """A hash of exactly what training reads, so a changed corpus is noticed and retrained."""
+    digest = hashlib.sha256()
+    for e in examples:
+        digest.update(json.dumps([e.text, e.kind, e.theme, e.group], ensure_ascii=False).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
