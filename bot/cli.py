@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -76,7 +77,86 @@ def run() -> None:
     from bot.web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.models import ensure_model
+
     context = _context()
     context.migrate()
     log.info("database ready (%s)", context.engine.dialect.name)
+    model = ensure_model(context)
+    log.info("model %s ready", model.version)
     uvicorn.run(create_app(context), host=context.settings.web_host, port=context.settings.web_port)
+
+
+def _print_json(value: object) -> None:
+    import json
+
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=None))
+
+
+@app.command("train")
+def train_command(
+    with_reviews: Annotated[bool, typer.Option("--with-reviews", help="add advisors' confirmed labels")] = False,
+) -> None:
+    """Build the model from training_data/ (deterministic: the same data gives the same file)."""
+    from bot.models import build
+
+    logging.basicConfig(level=logging.WARNING)
+    _print_json(build(_context(), with_reviews=with_reviews))
+
+
+@app.command()
+def classify(
+    text: Annotated[str, typer.Argument(help="the message; '-' reads it from standard input")],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+) -> None:
+    """Suggest kind, theme and flags for one message."""
+    import sys
+
+    from bot.models import ensure_model
+    from classifier.text import EmptyMessage
+
+    context = _context()
+    model = ensure_model(context)
+    if text == "-":
+        text = sys.stdin.read()
+    try:
+        suggestion = model.suggest(text)
+    except EmptyMessage as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    result = suggestion.to_dict() | {"team": context.settings.team_for(suggestion.theme)}
+    if as_json:
+        _print_json(result)
+        return
+    flags = ", ".join(f"{k}={v}" for k, v in result["flags"].items())
+    typer.echo(f"{result['kind']} ({result['kind_scores'][result['kind']]:.0%}), theme {result['theme']} "
+               f"-> {result['team']}; offer the choice: {'yes' if result['offer_choice'] else 'no'}; {flags}")
+    for name, words in result["cues"].items():
+        typer.echo(f"  {name}: {', '.join(words)}")
+
+
+@app.command("eval")
+def eval_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines: text, kind, theme")],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+) -> None:
+    """Measure the current model on labelled messages."""
+    from bot.models import ensure_model
+    from classifier.data import BadExample, read_jsonl
+    from classifier.training import evaluate
+
+    try:
+        examples = read_jsonl(file)
+    except BadExample as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    if not examples:
+        typer.echo(f"error: {file} holds no examples", err=True)
+        raise typer.Exit(2)
+    result = evaluate(ensure_model(_context()), examples)
+    if as_json:
+        _print_json(result)
+        return
+    typer.echo(f"n={result['n']} kind macro-F1 {result['kind']['macro_f1']} theme accuracy {result['theme']['accuracy']} "
+               f"complaint recall at offer {result['complaint_recall_at_offer']} "
+               f"offer rate to non-complaints {result['offer_rate_non_complaint']}")

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from workflow.calendar import Nation, WorkingCalendar, parse_closure_days
 from workflow.db import sqlite_url
+from workflow.teams import team_map
 
 
 def _split(value: object) -> object:
@@ -48,6 +49,8 @@ class Settings(BaseSettings):
     ombudsman_address: str = "PO Box 1484, Unit D, Preston, PR2 0ET"
     homes_owned: int = 0
     closure_days: str = ""
+    teams: dict[str, str] = {}
+    training_data_dir: Path = Path(__file__).resolve().parents[1] / "training_data"
 
     @field_validator("mail_domains", "imap_urls", mode="before")
     @classmethod
@@ -58,6 +61,12 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_closure_days(cls, value: str) -> str:
         parse_closure_days(value)
+        return value
+
+    @field_validator("teams")
+    @classmethod
+    def _known_themes(cls, value: dict[str, str]) -> dict[str, str]:
+        team_map(value)
         return value
 
     @field_validator("homes_owned")
@@ -81,6 +90,13 @@ class Settings(BaseSettings):
     @cached_property
     def closure_dates(self) -> frozenset[dt.date]:
         return parse_closure_days(self.closure_days)
+
+    @property
+    def model_path(self) -> Path:
+        return self.data_dir / "model" / "triage.skops"
+
+    def team_for(self, theme: str) -> str:
+        return team_map(self.teams).get(theme, team_map()["other"])
 
     def calendar(self) -> WorkingCalendar:
         return WorkingCalendar(self.nation, self.closure_dates)

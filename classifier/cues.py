@@ -55,7 +55,7 @@ RULES: dict[str, list[str]] = {
         "water ? coming through|from|out", "coming through the ceiling|roof|wall", "water dripping", "dripping from",
         "wet patch", "wet to touch", "bulging", "no heating", "no hot water", "without heating", "without hot water",
         "heating ? ? stopped|broken", "heating ? ? working", "heating 's|is not working",
-        "hot water ? ? not|n't|nt coming|working", "boiler ? stopped|broken", "boiler has stopped",
+        "hot water ? ? not|n't|nt coming|working", "boiler ? ? stopped|broken|broke|failed|packed",
         "heater not working", "crack* in ? ? ? wall", "crack in the wall", "rats", "mice",
         "cockroach*", "infestation", "roof ? leaking", "leaks ? when it rains",
     ],

@@ -5,12 +5,15 @@ logistic regressions, one for kind and one for theme. Character n-grams carry ty
 and "plz" to the same place as the correctly spelt words; logistic regression gives usable
 probabilities and trains in seconds (the choice is measured in README's figures). Offering the
 choice to complain uses a threshold on P(complaint) chosen on out-of-fold predictions for recall,
-and stored with the model, or fires on the explicit-complaint and escalation cues.
+and stored with the model, or fires on the explicit-complaint and escalation cues. Probabilities
+are calibrated by temperature scaling on out-of-fold scores (one number per head, fitted for the
+lowest log loss), which costs nothing at prediction time.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import skops.io as sio
+from scipy.optimize import minimize_scalar
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
@@ -67,30 +71,46 @@ class TriageModel:
 
     def fit(self, texts: Sequence[str], kinds: Sequence[str], themes: Sequence[str],
             groups: Sequence[str] | None = None) -> TriageModel:
-        clean = [normalise(t) for t in texts]
-        groups = list(groups) if groups is not None else list(range(len(clean)))
-        hinted = [with_hints(t) for t in clean]
-        self.threshold_ = self._choose_threshold(hinted, list(kinds), groups)
+        hinted = [with_hints(normalise(t)) for t in texts]
+        kinds, themes = list(kinds), list(themes)
+        groups = list(groups) if groups is not None else list(range(len(hinted)))
+        kind_logits, theme_logits = self._out_of_fold(hinted, kinds, themes, groups)
         self.vectoriser_ = _vectoriser(self.max_word_features, self.max_char_features)
         features = self.vectoriser_.fit_transform(hinted)
         self.kind_model_ = _head(self.kind_c).fit(features, kinds)
         self.theme_model_ = _head(self.theme_c).fit(features, themes)
+        self.kind_temperature_ = _fit_temperature(kind_logits, _indices(kinds, self.kind_model_.classes_))
+        self.theme_temperature_ = _fit_temperature(theme_logits, _indices(themes, self.theme_model_.classes_))
+        complaint = list(self.kind_model_.classes_).index(COMPLAINT)
+        self.threshold_ = self._choose_threshold(_softmax(kind_logits / self.kind_temperature_)[:, complaint], kinds)
         return self
 
-    def _choose_threshold(self, texts: list[str], kinds: list[str], groups: list[Any]) -> float:
-        """The highest P(complaint) threshold whose out-of-fold complaint recall meets the target."""
-        scores = np.zeros(len(texts))
+    def _out_of_fold(self, texts: list[str], kinds: list[str], themes: list[str],
+                     groups: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Scores for each message from models that never saw it (nor its variants)."""
+        kind_logits = np.zeros((len(texts), len(set(kinds))))
+        theme_logits = np.zeros((len(texts), len(set(themes))))
         for train, test in GroupKFold(n_splits=self.folds).split(texts, kinds, groups):
             vectoriser = _vectoriser(self.max_word_features, self.max_char_features)
-            model = _head(self.kind_c).fit(vectoriser.fit_transform([texts[i] for i in train]), [kinds[i] for i in train])
-            column = list(model.classes_).index(COMPLAINT)
-            scores[test] = model.predict_proba(vectoriser.transform([texts[i] for i in test]))[:, column]
-        complaint_scores = np.sort(scores[np.array(kinds) == COMPLAINT])
-        allowed_misses = int(np.floor(len(complaint_scores) * (1 - self.target_recall)))
-        threshold = float(complaint_scores[allowed_misses]) if len(complaint_scores) else 0.5
-        non_complaint = scores[np.array(kinds) != COMPLAINT]
-        self.figures["cv_complaint_recall_at_offer"] = float(np.mean(complaint_scores >= threshold))
-        self.figures["cv_offer_rate_non_complaint"] = float(np.mean(non_complaint >= threshold))
+            train_x = vectoriser.fit_transform([texts[i] for i in train])
+            test_x = vectoriser.transform([texts[i] for i in test])
+            for labels, logits in ((kinds, kind_logits), (themes, theme_logits)):
+                fold_labels = [labels[i] for i in train]
+                model = _head(self.kind_c if labels is kinds else self.theme_c).fit(train_x, fold_labels)
+                columns = [sorted(set(labels)).index(c) for c in model.classes_]
+                fold = np.full((len(test), logits.shape[1]), -1e3)
+                fold[:, columns] = model.decision_function(test_x)
+                logits[test] = fold
+        return kind_logits, theme_logits
+
+    def _choose_threshold(self, complaint_scores: np.ndarray, kinds: list[str]) -> float:
+        """The highest P(complaint) threshold whose out-of-fold complaint recall meets the target."""
+        is_complaint = np.array(kinds) == COMPLAINT
+        ordered = np.sort(complaint_scores[is_complaint])
+        allowed_misses = int(np.floor(len(ordered) * (1 - self.target_recall)))
+        threshold = float(ordered[allowed_misses]) if len(ordered) else 0.5
+        self.figures["cv_complaint_recall_at_offer"] = float(np.mean(ordered >= threshold))
+        self.figures["cv_offer_rate_non_complaint"] = float(np.mean(complaint_scores[~is_complaint] >= threshold))
         return round(threshold, 6)
 
     def _check_fitted(self) -> None:
@@ -110,8 +130,8 @@ class TriageModel:
         self._check_fitted()
         clean = [normalise(t) for t in texts]
         features = self.vectoriser_.transform([with_hints(t) for t in clean])
-        kind_p = self.kind_model_.predict_proba(features)
-        theme_p = self.theme_model_.predict_proba(features)
+        kind_p = _softmax(self.kind_model_.decision_function(features) / self.kind_temperature_)
+        theme_p = _softmax(self.theme_model_.decision_function(features) / self.theme_temperature_)
         kinds, themes = list(self.kind_model_.classes_), list(self.theme_model_.classes_)
         rules = _rules()
         made = []
@@ -134,13 +154,14 @@ class TriageModel:
         self._check_fitted()
         state = {
             "format": FORMAT, "version": self.version, "data_hash": self.data_hash, "threshold": self.threshold_,
+            "temperatures": [self.kind_temperature_, self.theme_temperature_],
             "figures": self.figures, "params": {"kind_c": self.kind_c, "theme_c": self.theme_c,
                                                 "target_recall": self.target_recall, "folds": self.folds,
                                                 "max_word_features": self.max_word_features,
                                                 "max_char_features": self.max_char_features},
             "vectoriser": self.vectoriser_, "kind_model": self.kind_model_, "theme_model": self.theme_model_,
         }
-        return _fixed_zip_times(sio.dumps(state))
+        return _canonical_zip(sio.dumps(state))
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,6 +183,7 @@ class TriageModel:
                     figures=dict(state["figures"]))
         model.vectoriser_, model.kind_model_, model.theme_model_ = state["vectoriser"], state["kind_model"], state["theme_model"]
         model.threshold_ = float(state["threshold"])
+        model.kind_temperature_, model.theme_temperature_ = (float(t) for t in state["temperatures"])
         return model
 
     @classmethod
@@ -177,12 +199,69 @@ def _rules() -> CueRules:
     return CueRules()
 
 
-def _fixed_zip_times(data: bytes) -> bytes:
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _indices(labels: Sequence[str], classes: np.ndarray) -> np.ndarray:
+    order = list(classes)
+    return np.array([order.index(label) for label in labels])
+
+
+def _fit_temperature(logits: np.ndarray, truth: np.ndarray) -> float:
+    """Temperature scaling: one number that makes out-of-fold probabilities honest (lowest log loss)."""
+    def loss(log_t: float) -> float:
+        p = _softmax(logits / np.exp(log_t))
+        return float(-np.mean(np.log(p[np.arange(len(truth)), truth] + 1e-12)))
+
+    best = minimize_scalar(loss, bounds=(np.log(0.05), np.log(50.0)), method="bounded")
+    return round(float(np.exp(best.x)), 6)
+
+
+def _canonical_zip(data: bytes) -> bytes:
+    """skops names array files and objects after their ids (memory addresses); renumber them in
+    schema order and fix every entry's time, so the same model always gives the same bytes."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        schema = json.loads(source.read("schema.json"))
+        renames: dict[str, str] = {}
+        ids: dict[str, str] = {}
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                name = node.get("file")
+                if isinstance(name, str) and name in source.namelist():
+                    renames.setdefault(name, f"{len(renames):06d}{Path(name).suffix}")
+                    node["file"] = renames[name]
+                if "__id__" in node:
+                    node["__id__"] = int(ids.setdefault(str(node["__id__"]), str(len(ids) + 1)))
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+
+        def same_ids_in_strings(node: Any) -> Any:
+            """Attributes such as TfidfVectorizer._stop_words_id hold an object id as text."""
+            if isinstance(node, dict):
+                return {k: same_ids_in_strings(v) for k, v in node.items()}
+            if isinstance(node, list):
+                return [same_ids_in_strings(v) for v in node]
+            return ids.get(node, node) if isinstance(node, str) and node.isdigit() else node
+
+        walk(schema)
+        schema = same_ids_in_strings(schema)
+        entries = {"schema.json": json.dumps(schema, sort_keys=True).encode()}
+        entries |= {new: source.read(old) for old, new in renames.items()}
+        missing = set(source.namelist()) - set(renames) - {"schema.json"}
+        if missing:
+            raise ValueError(f"skops wrote files the schema does not name: {sorted(missing)[:3]}")
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in sorted(source.infolist(), key=lambda i: i.filename):
-            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            target.writestr(fixed, source.read(info.filename))
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, entries[name])
     return out.getvalue()

@@ -1,10 +1,13 @@
-"""Build train.jsonl and heldout.jsonl from the hand-written messages in messages/*.txt.
+"""Build train.jsonl and heldout.jsonl from messages/*.txt, and fresh.jsonl from fresh/*.txt.
 
 Each hand-written message is kept as written and joined by variants a real inbox produces:
 the same words typed quickly in a chat window, sent from a mail program with a greeting, a
 signature and the quoted thread below, or typed with slips. Variants of one message share a
 group, and the held-out split is chosen by group, so no held-out message has a sibling in
 training: the held-out figures measure generalisation to new messages, not to new typos.
+
+fresh/ holds messages written after the model was first built and never used to tune it; they
+are evaluated as written, without variants.
 
 Deterministic: the same sources always give byte-identical files. Run: python training_data/build.py
 """
@@ -180,7 +183,9 @@ def main() -> None:
     train, heldout = build()
     write(train, HERE / "train.jsonl")
     write(heldout, HERE / "heldout.jsonl")
-    print(json.dumps({"train": len(train), "heldout": len(heldout),
+    fresh = [e for path in sorted((HERE / "fresh").glob("*.txt")) for e in parse(path)]
+    write(fresh, HERE / "fresh.jsonl")
+    print(json.dumps({"train": len(train), "heldout": len(heldout), "fresh": len(fresh),
                       "originals": sum(e.variant == "original" for e in train + heldout)}), file=sys.stderr)
 
 

@@ -1,0 +1,71 @@
+"""Where the trained model lives, and when it must be (re)built.
+
+`triage run` calls ensure_model: a missing model, one trained on other data, or one of an old
+file format is rebuilt from training_data/ before anything is classified.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.context import Context
+from classifier.data import Example, fingerprint, read_jsonl
+from classifier.model import TriageModel
+from classifier.training import HELDOUT_FILE, evaluate, train, training_examples
+from workflow.reviews import reviewed_messages
+
+log = logging.getLogger(__name__)
+
+
+def review_examples(context: Context) -> list[Example]:
+    context.migrate()
+    with context.sessions() as session:
+        return [Example(text=text, kind=kind, theme=theme, group=f"review-{review_id}")
+                for review_id, text, kind, theme in reviewed_messages(session)]
+
+
+def build(context: Context, *, with_reviews: bool = False, path: Path | None = None) -> dict[str, Any]:
+    """Train, measure on the held-out split, save; returns the summary `triage train` prints."""
+    settings = context.settings
+    examples = training_examples(settings.training_data_dir)
+    reviews = review_examples(context) if with_reviews else []
+    started = time.perf_counter()
+    model = train(examples + reviews)
+    model.figures["base_data_hash"] = fingerprint(examples)  # training_data/ alone, reviews aside
+    model.figures["n_reviews"] = len(reviews)
+    seconds = time.perf_counter() - started
+    target = path or settings.model_path
+    model.save(target)
+    summary: dict[str, Any] = {
+        "model": str(target), "version": model.version, "data_hash": model.data_hash, "n_train": len(examples),
+        "n_reviews": len(reviews), "seconds": round(seconds, 1), "offer_threshold": model.threshold,
+        "cross_validated_threshold_check": {k: round(v, 4) for k, v in model.figures.items() if k.startswith("cv_")},
+        "size_bytes": target.stat().st_size,
+    }
+    heldout = settings.training_data_dir / HELDOUT_FILE
+    if heldout.exists():
+        summary["heldout"] = evaluate(model, read_jsonl(heldout))
+    log.info("model %s trained on %d examples in %.1fs", model.version, len(examples) + len(reviews), seconds)
+    return summary
+
+
+def ensure_model(context: Context) -> TriageModel:
+    """The current model, retrained first when it is missing or the training data changed."""
+    path = context.settings.model_path
+    current = fingerprint(training_examples(context.settings.training_data_dir))
+    if path.exists():
+        try:
+            model = TriageModel.load(path)
+        except (ValueError, KeyError, OSError) as error:
+            log.warning("model file %s unusable (%s); retraining", path, error)
+        else:
+            if model.figures.get("base_data_hash") == current:
+                return model
+            log.info("training data changed since model %s; retraining", model.version)
+    log.info("building the model from %s", context.settings.training_data_dir)
+    log.info("%s", json.dumps({k: v for k, v in build(context).items() if k != "heldout"}))
+    return TriageModel.load(path)
