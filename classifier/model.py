@@ -12,6 +12,7 @@ lowest log loss), which costs nothing at prediction time.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import zipfile
@@ -159,8 +160,9 @@ class TriageModel:
                                                 "target_recall": self.target_recall, "folds": self.folds,
                                                 "max_word_features": self.max_word_features,
                                                 "max_char_features": self.max_char_features},
-            "vectoriser": self.vectoriser_, "kind_model": self.kind_model_, "theme_model": self.theme_model_,
+            "kind_model": self.kind_model_, "theme_model": self.theme_model_,
         }
+        state["vectoriser"], state["vocabularies"] = _without_vocabularies(self.vectoriser_)
         return _canonical_zip(sio.dumps(state))
 
     def save(self, path: Path) -> None:
@@ -181,7 +183,8 @@ class TriageModel:
             raise ValueError(f"model file format {state.get('format')} is not {FORMAT}: run `triage train`")
         model = cls(**state["params"], version=state["version"], data_hash=state["data_hash"],
                     figures=dict(state["figures"]))
-        model.vectoriser_, model.kind_model_, model.theme_model_ = state["vectoriser"], state["kind_model"], state["theme_model"]
+        model.vectoriser_ = _with_vocabularies(state["vectoriser"], state["vocabularies"])
+        model.kind_model_, model.theme_model_ = state["kind_model"], state["theme_model"]
         model.threshold_ = float(state["threshold"])
         model.kind_temperature_, model.theme_temperature_ = (float(t) for t in state["temperatures"])
         return model
@@ -197,6 +200,23 @@ _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 @lru_cache(maxsize=1)
 def _rules() -> CueRules:
     return CueRules()
+
+
+def _without_vocabularies(vectoriser: FeatureUnion) -> tuple[FeatureUnion, list[np.ndarray]]:
+    """Vocabularies as arrays of terms in column order: skops stores a dict entry by entry, which
+    made loading take seconds; one array loads in milliseconds."""
+    stripped = copy.deepcopy(vectoriser)
+    arrays = []
+    for _, part in stripped.transformer_list:
+        arrays.append(np.array(sorted(part.vocabulary_, key=part.vocabulary_.__getitem__), dtype=str))
+        part.vocabulary_ = {}
+    return stripped, arrays
+
+
+def _with_vocabularies(vectoriser: FeatureUnion, arrays: list[np.ndarray]) -> FeatureUnion:
+    for (_, part), terms in zip(vectoriser.transformer_list, arrays, strict=True):
+        part.vocabulary_ = {term: index for index, term in enumerate(terms.tolist())}
+    return vectoriser
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -77,3 +77,21 @@ def engine(database_url: str) -> Iterator[Engine]:
 def session(engine: Engine) -> Iterator[Session]:
     with db.session_factory(engine)() as session:
         yield session
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def trained_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding a model built by the real `triage train` from training_data/."""
+    import os
+    import subprocess
+    import sys
+
+    data_dir = tmp_path_factory.mktemp("trained")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {"TRIAGE_DATA_DIR": str(data_dir)}
+    triage = str(Path(sys.executable).with_name("triage"))
+    result = subprocess.run([triage, "train"], env=env, cwd=data_dir, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return data_dir

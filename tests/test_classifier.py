@@ -1,0 +1,187 @@
+"""The model as its callers use it: suggestions, offering the choice, bad input, saving and loading."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import skops.io as sio
+
+from classifier.data import Example, read_jsonl
+from classifier.evaluation import figures
+from classifier.model import NotFitted, TriageModel
+from classifier.suggestion import Flags, Suggestion
+from classifier.text import MAX_CHARS, EmptyMessage, normalise
+from classifier.training import train
+
+REPO = Path(__file__).resolve().parents[1]
+TRIAGE = str(Path(sys.executable).with_name("triage"))
+
+
+@pytest.fixture(scope="module")
+def model(trained_data_dir: Path) -> TriageModel:
+    return TriageModel.load(trained_data_dir / "model" / "triage.skops")
+
+
+def run_triage(data_dir: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {"TRIAGE_DATA_DIR": str(data_dir)}
+    return subprocess.run([TRIAGE, *args], env=env, cwd=data_dir, capture_output=True, text=True, input=input,
+                          timeout=300)
+
+
+def suggestion(kind: str, theme: str, offer: bool, vulnerable: bool = False, hazard: str = "none") -> Suggestion:
+    return Suggestion(kind=kind, kind_scores={kind: 1.0}, theme=theme, theme_scores={theme: 1.0}, offer_choice=offer,
+                      flags=Flags(vulnerable=vulnerable, hazard=hazard), model_version="test")
+
+
+def test_figures_are_computed_exactly() -> None:
+    examples = [
+        Example("a", "complaint", "repairs", vulnerable=True, hazard="significant"),
+        Example("b", "complaint", "rent", vulnerable=False, hazard="none"),
+        Example("c", "service_request", "repairs", vulnerable=True, hazard="emergency"),
+        Example("d", "enquiry", "rent", vulnerable=False, hazard="none"),
+    ]
+    suggestions = [
+        suggestion("complaint", "repairs", True, vulnerable=True, hazard="significant"),
+        suggestion("service_request", "rent", False, vulnerable=True, hazard="significant"),
+        suggestion("service_request", "asb", True, vulnerable=False, hazard="emergency"),
+        suggestion("enquiry", "rent", False, vulnerable=False, hazard="none"),
+    ]
+    result = figures(examples, suggestions)
+    assert result["n"] == 4
+    assert result["kind"]["accuracy"] == 0.75
+    # complaint: P=1, R=0.5, F1=2/3; service_request: P=0.5, R=1, F1=2/3; enquiry: F1=1 -> macro 7/9
+    assert result["kind"]["macro_f1"] == round(7 / 9, 4)
+    assert result["kind"]["per_class"]["complaint"] == {"precision": 1.0, "recall": 0.5, "f1": 0.6667, "support": 2}
+    assert result["theme"]["accuracy"] == 0.75
+    assert result["complaint_recall_at_offer"] == 0.5
+    assert result["offer_rate_non_complaint"] == 0.5
+    assert result["vulnerable"] == {"precision": 0.5, "recall": 0.5}
+    assert result["hazard"] == {"accuracy": 0.75}
+
+
+def test_suggestions_for_plainly_different_messages(model: TriageModel) -> None:
+    chasing = model.suggest("I reported my broken boiler five weeks ago and nobody has come. I keep ringing and "
+                            "being told someone will call back. This is not good enough.")
+    assert chasing.kind == "complaint" and chasing.offer_choice and chasing.theme == "repairs"
+    thanks = model.suggest("Thank you to the plumber who came today, he was polite and tidy.")
+    assert thanks.kind == "compliment" and not thanks.offer_choice
+    question = model.suggest("What day are the bins collected on our estate?")
+    assert question.kind == "enquiry" and not question.offer_choice
+    noise = model.suggest("My neighbour plays loud music every night until 3am, can someone look into it?")
+    assert noise.theme == "asb"
+    for s in (chasing, thanks, question, noise):
+        assert abs(sum(s.kind_scores.values()) - 1) < 0.01 and abs(sum(s.theme_scores.values()) - 1) < 0.01
+
+
+def test_an_explicit_complaint_always_offers_the_choice(model: TriageModel) -> None:
+    stated = model.suggest("I want to make a formal complaint.")
+    assert stated.offer_choice and stated.flags.explicit_complaint
+    escalation = model.suggest("Please escalate to stage 2.")
+    assert escalation.offer_choice and escalation.flags.escalation
+
+
+@pytest.mark.parametrize("text", [
+    "x" * 1_000_000,
+    ("my repair is late " * 60_000),
+    "😡😡😡",
+    "<html><script>alert('complaint')</script><style>p{}</style><p>Thanks for fixing my door &amp; gate</p></html>",
+    "broken\x00 boiler\x07\x1b[31m again",
+    "Dzień dobry, mam przeciekający kran w kuchni. Proszę o naprawę.",
+])
+def test_odd_input_gets_a_suggestion(model: TriageModel, text: str) -> None:
+    result = model.suggest(text)
+    assert result.kind in result.kind_scores and result.theme in result.theme_scores
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t", "\x00\x01\x02", "<p> </p><script>x</script>"])
+def test_nothing_readable_is_a_clear_error(model: TriageModel, text: str) -> None:
+    with pytest.raises(EmptyMessage, match="no readable text"):
+        model.suggest(text)
+
+
+def test_normalise_bounds_and_cleans() -> None:
+    assert len(normalise("word " * 100_000)) <= MAX_CHARS
+    cleaned = normalise("<p>Hello<br>there</p><script>steal()</script> &pound;5\x00")
+    assert "steal" not in cleaned and "<" not in cleaned and "£5" in cleaned and "\x00" not in cleaned
+
+
+def test_skops_round_trip_gives_the_same_suggestions(model: TriageModel) -> None:
+    again = TriageModel.from_bytes(model.to_bytes())
+    texts = ["my ceiling is leaking", "thank you so much", "how much is my rent", "I want to complain"]
+    assert [s.to_dict() for s in again.suggest_many(texts)] == [s.to_dict() for s in model.suggest_many(texts)]
+    assert again.version == model.version and again.data_hash == model.data_hash
+
+
+class Gadget:
+    def __init__(self) -> None:
+        self.payload = "anything"
+
+
+def test_a_file_with_foreign_types_is_refused() -> None:
+    hostile = sio.dumps({"format": 1, "vectoriser": Gadget()})
+    with pytest.raises(ValueError, match="not trusted"):
+        TriageModel.from_bytes(hostile)
+
+
+def test_training_is_deterministic() -> None:
+    examples = read_jsonl(REPO / "training_data" / "train.jsonl")[:400]
+    first, second = train(examples), train(examples)
+    assert hashlib.sha256(first.to_bytes()).digest() == hashlib.sha256(second.to_bytes()).digest()
+    assert first.version == second.version and first.version.startswith("triage-1-")
+
+
+def test_an_untrained_model_says_so() -> None:
+    with pytest.raises(NotFitted, match="triage train"):
+        TriageModel().suggest("hello")
+
+
+def test_classify_json_follows_the_contract(trained_data_dir: Path) -> None:
+    result = run_triage(trained_data_dir, "classify", "--json", "There is black mould in my baby's bedroom and she "
+                        "keeps coughing. I reported it in March and nobody came.")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {"kind", "kind_scores", "theme", "theme_scores", "offer_choice", "flags"} <= set(data)
+    assert set(data["flags"]) == {"vulnerable", "hazard", "explicit_complaint", "escalation"}
+    assert data["flags"]["vulnerable"] is True and data["flags"]["hazard"] == "emergency"
+    assert "baby" in data["cues"]["vulnerable"] and data["offer_choice"] is True
+    assert data["team"] == "Repairs and maintenance"
+
+
+def test_classify_refuses_empty_text_clearly(trained_data_dir: Path) -> None:
+    result = run_triage(trained_data_dir, "classify", "--json", "   ")
+    assert result.returncode == 2 and "no readable text" in result.stderr
+
+
+def test_eval_agrees_with_classify(trained_data_dir: Path, tmp_path: Path) -> None:
+    rows = [
+        {"text": "Nobody has fixed my door after 6 weeks, I've chased it three times.", "kind": "complaint",
+         "theme": "repairs", "vulnerable": False, "hazard": "none"},
+        {"text": "Can I pay my rent by direct debit?", "kind": "enquiry", "theme": "rent"},
+        {"text": "Thanks to the caretaker, the block looks great.", "kind": "compliment", "theme": "communal"},
+        {"text": "I can smell gas in the hallway, please come now.", "kind": "service_request", "theme": "repairs",
+         "vulnerable": False, "hazard": "emergency"},
+        {"text": "Survey: 6/10, the app could be easier.", "kind": "feedback", "theme": "other"},
+    ]
+    fixture = tmp_path / "fixture.jsonl"
+    fixture.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = run_triage(trained_data_dir, "eval", str(fixture), "--json")
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    model = TriageModel.load(trained_data_dir / "model" / "triage.skops")
+    expected = figures([Example(r["text"], r["kind"], r["theme"], r.get("vulnerable"), r.get("hazard")) for r in rows],
+                       model.suggest_many([r["text"] for r in rows]))
+    assert printed == expected
+    assert printed["n"] == 5 and printed["hazard"] == {"accuracy": 1.0}
+
+
+def test_eval_rejects_a_malformed_file(trained_data_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "hi", "kind": "moan", "theme": "repairs"}\n')
+    result = run_triage(trained_data_dir, "eval", str(bad), "--json")
+    assert result.returncode == 2 and "moan" in result.stderr
