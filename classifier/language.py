@@ -41,13 +41,12 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 def detect(text: str) -> tuple[str | None, list[str]]:
     """(ISO 639-1 code, the evidence) for a non-English message; (None, []) for English or too little text."""
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
-        return None, []
-    for code, pattern in _SCRIPT_PATTERNS:
-        found = pattern.findall(text)
-        if len(found) >= max(3, len(letters) // 4):
-            return code, found[:5]
+    if not text.isascii():
+        letters = sum(ch.isalpha() for ch in text)
+        for code, pattern in _SCRIPT_PATTERNS:
+            found = pattern.findall(text)
+            if len(found) >= max(3, letters // 4):
+                return code, found[:5]
     words = [w.lower() for w in _WORD.findall(text)]
     if len(words) < 4:
         return None, []

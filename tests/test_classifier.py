@@ -124,7 +124,7 @@ class Gadget:
 
 
 def test_a_file_with_foreign_types_is_refused() -> None:
-    hostile = sio.dumps({"format": 1, "vectoriser": Gadget()})
+    hostile = sio.dumps({"format": 2, "vectoriser": Gadget()})
     with pytest.raises(ValueError, match="not trusted"):
         TriageModel.from_bytes(hostile)
 
@@ -185,3 +185,15 @@ def test_eval_rejects_a_malformed_file(trained_data_dir: Path, tmp_path: Path) -
     bad.write_text('{"text": "hi", "kind": "moan", "theme": "repairs"}\n')
     result = run_triage(trained_data_dir, "eval", str(bad), "--json")
     assert result.returncode == 2 and "moan" in result.stderr
+
+
+def test_fast_scores_equal_scikit_learns(model: TriageModel) -> None:
+    import numpy as np
+
+    from classifier.hints import with_hints
+
+    texts = [with_hints(normalise(e.text)) for e in read_jsonl(REPO / "training_data" / "heldout.jsonl")[:200]]
+    kind_logits, theme_logits = model._logits(texts)
+    features = model.vectoriser_.transform(texts)
+    assert np.allclose(kind_logits, model.kind_model_.decision_function(features), atol=1e-4)
+    assert np.allclose(theme_logits, model.theme_model_.decision_function(features), atol=1e-4)

@@ -1,0 +1,93 @@
+"""Classifier speed and size: messages per second, latency, load time, file size, memory, training time.
+
+Runs on one core (thread pools pinned to 1) over the held-out messages. Prints one JSON object last.
+Usage: python bench/classify.py [--json] [--repeat N] [--no-train]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from classifier.data import read_jsonl  # noqa: E402
+from classifier.model import TriageModel  # noqa: E402
+from classifier.training import HELDOUT_FILE, train, training_examples  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1] / "training_data"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print only the JSON object")
+    parser.add_argument("--repeat", type=int, default=5, help="passes over the held-out messages")
+    parser.add_argument("--no-train", action="store_true", help="skip timing a full training")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+    examples = training_examples(DATA)
+    started = time.perf_counter()
+    model = train(examples)
+    train_seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "triage.skops"
+        model.save(path)
+        size = path.stat().st_size
+        loads = []
+        for _ in range(5):
+            started = time.perf_counter()
+            model = TriageModel.load(path)
+            loads.append(time.perf_counter() - started)
+
+    texts = [e.text for e in read_jsonl(DATA / HELDOUT_FILE)]
+    model.suggest(texts[0])  # warm the rule pipeline
+    single = []
+    for _ in range(args.repeat):
+        for text in texts:
+            started = time.perf_counter()
+            model.suggest(text)
+            single.append(time.perf_counter() - started)
+    batch_sizes = (32, 256)
+    batch_rates = {}
+    for size_of_batch in batch_sizes:
+        done, started = 0, time.perf_counter()
+        for _ in range(args.repeat):
+            for i in range(0, len(texts), size_of_batch):
+                done += len(model.suggest_many(texts[i:i + size_of_batch]))
+        batch_rates[str(size_of_batch)] = round(done / (time.perf_counter() - started), 1)
+
+    result = {
+        "messages": len(texts),
+        "mean_chars": round(statistics.mean(len(t) for t in texts), 1),
+        "single": {"messages_per_second": round(len(single) / sum(single), 1),
+                   "p50_ms": round(percentile(single, 50) * 1000, 3), "p99_ms": round(percentile(single, 99) * 1000, 3)},
+        "batch_messages_per_second": batch_rates,
+        "model_load_seconds": round(statistics.median(loads), 4),
+        "model_file_bytes": size,
+        "train_seconds": None if args.no_train else round(train_seconds, 1),
+        "train_examples": len(examples),
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "cores": 1,
+    }
+    if not args.json:
+        print(f"single: {result['single']}, batches: {batch_rates}, load {result['model_load_seconds']}s, "
+              f"file {size / 1e6:.1f} MB, train {result['train_seconds']}s, peak {result['peak_memory_mb']} MB")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
