@@ -96,12 +96,20 @@ def _print_json(value: object) -> None:
 @app.command("train")
 def train_command(
     with_reviews: Annotated[bool, typer.Option("--with-reviews", help="add advisors' confirmed labels")] = False,
+    cross_validate: Annotated[bool, typer.Option("--cross-validate",
+                                                 help="also report 5-fold grouped cross-validation (slower)")] = False,
 ) -> None:
     """Build the model from training_data/ (deterministic: the same data gives the same file)."""
     from bot.models import build
+    from classifier import training
 
     logging.basicConfig(level=logging.WARNING)
-    _print_json(build(_context(), with_reviews=with_reviews))
+    context = _context()
+    summary = build(context, with_reviews=with_reviews)
+    if cross_validate:
+        summary["cross_validation"] = training.cross_validate(training.training_examples(
+            context.settings.training_data_dir))
+    _print_json(summary)
 
 
 @app.command()

@@ -78,6 +78,7 @@ def test_db_upgrade_uses_the_configured_database(tmp_path: Path) -> None:
     assert (tmp_path / "elsewhere" / "triage.sqlite3").exists()
 
 
+@pytest.mark.slow
 def test_run_starts_the_product_on_its_embedded_defaults(tmp_path: Path) -> None:
     import json
     import time
