@@ -95,9 +95,8 @@ class TriageModel:
             vectoriser = _vectoriser(self.max_word_features, self.max_char_features)
             train_x = vectoriser.fit_transform([texts[i] for i in train])
             test_x = vectoriser.transform([texts[i] for i in test])
-            for labels, logits in ((kinds, kind_logits), (themes, theme_logits)):
-                fold_labels = [labels[i] for i in train]
-                model = _head(self.kind_c if labels is kinds else self.theme_c).fit(train_x, fold_labels)
+            for labels, logits, c in ((kinds, kind_logits, self.kind_c), (themes, theme_logits, self.theme_c)):
+                model = _head(c).fit(train_x, [labels[i] for i in train])
                 columns = [sorted(set(labels)).index(c) for c in model.classes_]
                 fold = np.full((len(test), logits.shape[1]), -1e3)
                 fold[:, columns] = model.decision_function(test_x)
@@ -127,7 +126,7 @@ class TriageModel:
         return self.suggest_many([text])[0]
 
     def suggest_many(self, texts: Sequence[str]) -> list[Suggestion]:
-        """Suggestions for many messages at once (one matrix product for the lot)."""
+        """Suggestions for many messages; each is scored alone, so a batch saves only the set-up."""
         self._check_fitted()
         clean = [normalise(t) for t in texts]
         kind_logits, theme_logits = self._logits([with_hints(t) for t in clean])
