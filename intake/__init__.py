@@ -1,0 +1,4 @@
+"""Channels: turn the outside world into InboundMessage and send OutboundMessage.
+
+Knows nothing of cases or models (DESIGN.md import rule).
+"""

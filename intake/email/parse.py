@@ -1,0 +1,194 @@
+"""Bytes of one email to an InboundMessage, as far as the bytes allow, never raising.
+
+Malformed mail is the normal case at scale: bad base64, missing boundaries, charsets nobody has
+heard of, headers that break every rule. Each problem is recorded as a defect and parsing goes
+on; the raw bytes are always kept, so nothing a resident sent is lost to a parser's opinion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+
+from intake.email.html import html_to_text
+from intake.email.quotes import split
+from intake.message import InboundAttachment, InboundMessage
+
+FALLBACK_CHARSETS = ("utf-8", "cp1252", "latin-1")
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_AUTO_SUBJECT = re.compile(r"^(automatic reply|auto(matic)?[- ]?response|out of (the )?office|undeliverable|"
+                           r"delivery status notification|mail delivery (failed|subsystem)|returned mail)\b", re.I)
+
+
+def _header(message: Message, name: str, defects: list[str]) -> str:
+    """A header as text; a header the parser cannot read is recorded and read raw."""
+    try:
+        value = message.get(name)
+    except Exception as error:  # noqa: BLE001 - any header may be malformed in any way
+        defects.append(f"unreadable {name} header: {type(error).__name__}")
+        raw = message.get_all(name, failobj=None) if hasattr(message, "get_all") else None
+        value = str(raw[0]) if raw else None
+    return "" if value is None else str(value).strip()
+
+
+def _addresses(text: str) -> list[str]:
+    return [addr.lower() for _, addr in getaddresses([text]) if "@" in addr]
+
+
+def _decode(part: Message, defects: list[str]) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    declared = part.get_content_charset()
+    for charset in ((declared,) if declared else ()) + FALLBACK_CHARSETS:
+        try:
+            text = payload.decode(charset)
+        except LookupError:
+            defects.append(f"unknown charset {declared}")
+            continue
+        except UnicodeDecodeError:
+            if charset == declared:
+                defects.append(f"text not valid in its declared charset {declared}")
+            continue
+        return text
+    return payload.decode("latin-1")
+
+
+def safe_filename(name: str | None, index: int, content_type: str) -> str:
+    """A name that is only a name: no folders, no control characters, no leading dots."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.split(r"[\\/]", name)[-1]
+    name = _UNSAFE_NAME.sub("_", name).strip().lstrip(".").strip()
+    if not name:
+        extension = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}.get(content_type, ".bin")
+        name = f"attachment-{index}{extension}"
+    if len(name) > 200:
+        stem, dot, extension = name.rpartition(".")
+        name = (stem[:190] + dot + extension[:9]) if dot and len(extension) <= 9 else name[:200]
+    return name
+
+
+def _automatic(message: Message, sender: str | None, defects: list[str]) -> str | None:
+    """Why this mail was sent by a machine (RFC 3834 and common practice), or None."""
+    auto_submitted = _header(message, "Auto-Submitted", defects).lower()
+    if auto_submitted and not auto_submitted.startswith("no"):
+        return f"Auto-Submitted: {auto_submitted}"
+    for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Reply"):
+        if _header(message, name, defects):
+            return name
+    precedence = _header(message, "Precedence", defects).lower()
+    if precedence in {"bulk", "junk", "list", "auto_reply"}:
+        return f"Precedence: {precedence}"
+    if _header(message, "List-Id", defects) or _header(message, "List-Unsubscribe", defects):
+        return "mailing list"
+    if _header(message, "Return-Path", defects).replace(" ", "") == "<>":
+        return "empty Return-Path"
+    local = (sender or "").split("@", 1)[0]
+    if local in {"mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply"}:
+        return f"sent by {local}"
+    if message.get_content_type() == "multipart/report":
+        return "delivery report"
+    if _AUTO_SUBJECT.match(_header(message, "Subject", defects)):
+        return "automatic reply subject"
+    return None
+
+
+def _walk(message: Message, defects: list[str]) -> tuple[str, str, list[InboundAttachment]]:
+    plain, html, attachments = [], [], []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        content_type = part.get_content_type()
+        try:
+            disposition = (part.get_content_disposition() or "").lower()
+            filename = part.get_filename()
+        except Exception as error:  # noqa: BLE001
+            defects.append(f"unreadable part headers: {type(error).__name__}")
+            disposition, filename = "attachment", None
+        is_body_text = content_type in ("text/plain", "text/html") and disposition != "attachment" and not filename
+        if is_body_text:
+            (plain if content_type == "text/plain" else html).append(_decode(part, defects))
+            continue
+        if content_type in ("message/delivery-status", "message/rfc822") and not filename:
+            continue
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            data = str(part.get_payload()).encode("utf-8", "replace")
+        attachments.append(InboundAttachment(safe_filename(filename, len(attachments) + 1, content_type),
+                                             content_type, data))
+    text = "\n\n".join(p.strip() for p in plain if p.strip())
+    if not text and html:
+        text = "\n\n".join(html_to_text(h) for h in html if h.strip())
+    return text, "\n".join(html), attachments
+
+
+def parse(raw: bytes, channel: str = "email") -> InboundMessage:
+    """Parse one message; never raises for any input bytes."""
+    defects: list[str] = []
+    try:
+        message: EmailMessage | Message = BytesParser(policy=policy.default).parsebytes(raw)
+    except Exception as error:  # noqa: BLE001 - the stdlib parser is lenient, but not for everything
+        defects.append(f"unparseable message: {type(error).__name__}")
+        text = raw.decode("utf-8", "replace")
+        new_text, _, _ = split(text)
+        return InboundMessage(channel=channel, external_id=_fallback_id(raw), sender=None, body_text=text,
+                              new_text=new_text, defects=defects, raw=raw)
+    defects.extend(type(d).__name__ for d in message.defects)
+    sender_header = _header(message, "From", defects)
+    sender = parseaddr(sender_header)[1].lower() or None
+    if not sender:
+        defects.append("no sender address")
+    recipients = []
+    for name in ("To", "Cc", "Delivered-To"):
+        recipients += [a for a in _addresses(_header(message, name, defects)) if a not in recipients]
+    message_ids = _MESSAGE_ID.findall(_header(message, "Message-ID", defects))
+    if not message_ids:
+        defects.append("no Message-ID")
+    sent_at = None
+    date_text = _header(message, "Date", defects)
+    if date_text:
+        try:
+            sent_at = parsedate_to_datetime(date_text)
+            if sent_at.tzinfo is None:
+                sent_at = sent_at.replace(tzinfo=dt.UTC)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            defects.append("unreadable Date header")
+    try:
+        body, _, attachments = _walk(message, defects)
+    except Exception as error:  # noqa: BLE001 - keep the raw bytes and what was read
+        defects.append(f"unreadable body: {type(error).__name__}")
+        body, attachments = "", []
+    for part in message.walk():
+        if part is not message:
+            defects.extend(type(d).__name__ for d in getattr(part, "defects", []))
+    new_text, _, _ = split(body)
+    in_reply_to = _MESSAGE_ID.findall(_header(message, "In-Reply-To", defects))
+    return InboundMessage(
+        channel=channel,
+        external_id=message_ids[0] if message_ids else _fallback_id(raw),
+        sender=sender,
+        recipients=recipients,
+        subject=" ".join(_header(message, "Subject", defects).split()),
+        sent_at=sent_at,
+        in_reply_to=in_reply_to[0] if in_reply_to else None,
+        references=_MESSAGE_ID.findall(_header(message, "References", defects)),
+        body_text=body,
+        new_text=new_text,
+        attachments=attachments,
+        automatic=(reason := _automatic(message, sender, defects)) is not None,
+        automatic_reason=reason,
+        defects=sorted(set(defects)),
+        raw=raw,
+    )
+
+
+def _fallback_id(raw: bytes) -> str:
+    """A stable id for mail without a Message-ID, so the same bytes are recognised as a duplicate."""
+    return f"<{hashlib.sha256(raw).hexdigest()}@no-message-id.invalid>"

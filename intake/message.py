@@ -1,0 +1,36 @@
+"""What every channel hands to the bot: one message, as received, with everything needed to store it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class InboundAttachment:
+    filename: str  # sanitised: safe to use as a file name, never a path
+    content_type: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    channel: str
+    external_id: str  # Message-ID for email; unique per channel, so a duplicate is recognised
+    sender: str | None
+    recipients: list[str] = field(default_factory=list)
+    subject: str = ""
+    sent_at: dt.datetime | None = None  # what the sender's clock said; never trusted for deadlines
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    body_text: str = ""  # the whole readable body
+    new_text: str = ""  # the body without quoted history or signature: what the resident wrote now
+    attachments: list[InboundAttachment] = field(default_factory=list)
+    automatic: bool = False  # an auto-reply, bounce or list mail: stored, never answered (RFC 3834)
+    automatic_reason: str | None = None
+    defects: list[str] = field(default_factory=list)
+    raw: bytes | None = None

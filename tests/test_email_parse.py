@@ -1,0 +1,192 @@
+"""Email parsing on the shapes real mail takes, and on bytes nobody meant to send."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from intake.email.html import html_to_text
+from intake.email.parse import parse, safe_filename
+from intake.email.quotes import split
+
+
+def mail(headers: str, body: str | bytes) -> bytes:
+    head = headers.strip().replace("\n", "\r\n").encode()
+    if isinstance(body, str):
+        body = body.replace("\n", "\r\n").encode()
+    return head + b"\r\n\r\n" + body
+
+
+BASE = """From: Jo Bloggs <Jo.Bloggs@example.net>
+To: Housing <housing@example.org>
+Subject: My repair
+Message-ID: <abc123@example.net>
+Date: Tue, 14 Jul 2026 23:30:00 +0000"""
+
+
+def test_plain_message_headers_and_body() -> None:
+    m = parse(mail(BASE + "\nCc: advocate@example.com", "The back door still won't lock.\n"))
+    assert (m.sender, m.subject, m.external_id) == ("jo.bloggs@example.net", "My repair", "<abc123@example.net>")
+    assert m.recipients == ["housing@example.org", "advocate@example.com"]
+    assert m.sent_at is not None and m.sent_at.isoformat() == "2026-07-14T23:30:00+00:00"
+    assert m.new_text == "The back door still won't lock." and not m.automatic and m.defects == []
+
+
+@pytest.mark.parametrize("body,new", [
+    ("Still not fixed.\n\nOn Mon, 3 Nov 2025 at 10:02, Housing <housing@example.org> wrote:\n> Your repair is booked.\n",
+     "Still not fixed."),
+    ("Still not fixed.\n\nOn Mon, 3 Nov 2025 at 10:02, Housing Services\n<housing@example.org> wrote:\n> Booked.\n",
+     "Still not fixed."),
+    ("Still not fixed.\n\n-----Original Message-----\nFrom: Housing\nSent: 03 November 2025 10:02\n\nBooked.\n",
+     "Still not fixed."),
+    ("Still not fixed.\n\n________________________________\nFrom: Housing <housing@example.org>\nSent: Monday\n",
+     "Still not fixed."),
+    ("Still not fixed.\n\nFrom: Housing <housing@example.org>\nDate: Monday, 3 November 2025\nSubject: Re\n\nBooked",
+     "Still not fixed."),
+    ("Still not fixed.\n> quoted line\n> another\n", "Still not fixed."),
+    ("Still not fixed.\n\n--\nJo Bloggs\n07700 900000\n", "Still not fixed."),
+    ("Still not fixed.\n\nSent from my iPhone\n", "Still not fixed."),
+    ("From the kitchen ceiling water is dripping.\n", "From the kitchen ceiling water is dripping."),
+])
+def test_new_text_is_separated_from_history_and_signature(body: str, new: str) -> None:
+    assert parse(mail(BASE, body)).new_text == new
+
+
+def test_a_forward_with_nothing_added_keeps_the_forwarded_text() -> None:
+    new, history, _ = split("---------- Forwarded message ---------\nFrom: Mum\n\nThe lift is broken.")
+    assert "The lift is broken." in new and history
+
+
+def test_html_only_mail_drops_scripts_and_styles_and_marks_quotes() -> None:
+    html = ("<html><head><style>p{color:red}</style><script>alert('x')</script></head><body>"
+            "<p>My heating&nbsp;is off.</p><div>Please help<br>today</div>"
+            "<blockquote><p>Earlier reply from you</p></blockquote></body></html>")
+    m = parse(mail(BASE + "\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8", html))
+    assert "alert" not in m.body_text and "color" not in m.body_text
+    assert m.new_text == "My heating is off.\nPlease help\ntoday"
+    assert "> Earlier reply from you" in m.body_text
+
+
+def test_multipart_alternative_prefers_plain_text() -> None:
+    body = ("--b\nContent-Type: text/plain; charset=utf-8\n\nPlain words\n--b\nContent-Type: text/html\n\n"
+            "<p>HTML words</p>\n--b--\n")
+    m = parse(mail(BASE + '\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="b"', body))
+    assert m.body_text == "Plain words"
+
+
+@pytest.mark.parametrize("charset,raw,expected", [
+    ("iso-8859-1", "Caf\xe9 ceiling".encode("latin-1"), "Café ceiling"),
+    ("windows-1252", "\x93mould\x94 \x80 5".encode("latin-1"), "\u201cmould\u201d \u20ac 5"),
+    ("shift_jis", "カビ".encode("shift_jis"), "カビ"),
+    ("x-unknown-charset", "naïve".encode("utf-8"), "naïve"),
+    ("utf-8", b"bad \xff byte caf\xe9", "bad \xff byte caf\xe9"),
+])
+def test_charsets_with_fallbacks(charset: str, raw: bytes, expected: str) -> None:
+    m = parse(mail(BASE + f"\nMIME-Version: 1.0\nContent-Type: text/plain; charset={charset}", raw))
+    assert m.body_text == expected
+    if charset in ("x-unknown-charset", "utf-8"):
+        assert m.defects, "a charset problem is recorded"
+
+
+def test_attachments_with_hostile_names_are_made_safe() -> None:
+    payload = base64.b64encode(b"\x89PNG fake").decode()
+    parts = "".join(
+        f'--b\nContent-Type: image/png\nContent-Disposition: attachment; filename="{name}"\n'
+        f"Content-Transfer-Encoding: base64\n\n{payload}\n"
+        for name in ("../../etc/passwd", "..\\..\\win.ini", "photo\x00.png", "", ".htaccess"))
+    body = "--b\nContent-Type: text/plain\n\nPhotos of the mould attached.\n" + parts + "--b--\n"
+    m = parse(mail(BASE + '\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"', body))
+    names = [a.filename for a in m.attachments]
+    assert names == ["passwd", "win.ini", "photo_.png", "attachment-4.png", "htaccess"]
+    assert all("/" not in n and "\\" not in n and not n.startswith(".") for n in names)
+    assert m.attachments[0].data == b"\x89PNG fake" and m.attachments[0].size == 9
+    assert m.new_text == "Photos of the mould attached."
+
+
+def test_safe_filename_limits_length() -> None:
+    assert len(safe_filename("a" * 500 + ".pdf", 1, "application/pdf")) <= 200
+    assert safe_filename("a" * 500 + ".pdf", 1, "application/pdf").endswith(".pdf")
+
+
+@pytest.mark.parametrize("extra,reason", [
+    ("Auto-Submitted: auto-replied", "Auto-Submitted: auto-replied"),
+    ("X-Autoreply: yes", "X-Autoreply"),
+    ("X-Autorespond: yes", "X-Autorespond"),
+    ("Precedence: bulk", "Precedence: bulk"),
+    ("Precedence: junk", "Precedence: junk"),
+    ("List-Id: <tenants.example.org>", "mailing list"),
+    ("Return-Path: <>", "empty Return-Path"),
+])
+def test_automatic_mail_is_recognised(extra: str, reason: str) -> None:
+    m = parse(mail(BASE + "\n" + extra, "I am out of the office until Monday."))
+    assert m.automatic and m.automatic_reason == reason
+
+
+def test_bounces_and_out_of_office_subjects() -> None:
+    bounce = mail("From: MAILER-DAEMON@mx.example.net\nTo: housing@example.org\nSubject: Undelivered Mail\n"
+                  'Message-ID: <b1@mx>\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status;'
+                  ' boundary="r"', "--r\nContent-Type: text/plain\n\nDelivery failed.\n--r\n"
+                  "Content-Type: message/delivery-status\n\nStatus: 5.1.1\n--r--\n")
+    m = parse(bounce)
+    assert m.automatic and m.automatic_reason == "sent by mailer-daemon"
+    ooo = parse(mail(BASE.replace("Subject: My repair", "Subject: Automatic reply: Your case"), "Away."))
+    assert ooo.automatic and ooo.automatic_reason == "automatic reply subject"
+    assert not parse(mail(BASE + "\nAuto-Submitted: no", "Hello")).automatic
+
+
+def test_threading_headers() -> None:
+    m = parse(mail(BASE + "\nIn-Reply-To: <out-1@example.org>\nReferences: <first@example.org>\n <out-1@example.org>",
+                   "Reply"))
+    assert m.in_reply_to == "<out-1@example.org>"
+    assert m.references == ["<first@example.org>", "<out-1@example.org>"]
+
+
+def test_malformed_mime_is_read_as_far_as_it_goes() -> None:
+    missing_boundary = parse(mail(BASE + "\nMIME-Version: 1.0\nContent-Type: multipart/mixed",
+                                  "Text with no boundary at all."))
+    assert missing_boundary.defects
+    bad_base64 = parse(mail(BASE + "\nMIME-Version: 1.0\nContent-Type: text/plain\nContent-Transfer-Encoding: base64",
+                            "SGVsbG8gd29ybGQ=!!!not base64***"))
+    assert bad_base64.body_text.startswith("Hello world")
+    broken_header = parse(b"From: \xff\xfe<<<>>>\r\nSubject: =?utf-8?q?broken\r\nDate: yesterday-ish\r\n\r\nBody")
+    assert broken_header.body_text == "Body" and "unreadable Date header" in broken_header.defects
+
+
+def test_mail_without_message_id_gets_a_stable_id() -> None:
+    raw = mail("From: a@example.net\nSubject: hi", "No id here")
+    assert parse(raw).external_id == parse(raw).external_id
+    assert parse(raw).external_id != parse(raw + b" ").external_id
+    assert "no Message-ID" in parse(raw).defects
+
+
+def test_very_large_body_is_kept_whole() -> None:
+    body = ("Line of a very long complaint. " * 40 + "\n") * 5000
+    m = parse(mail(BASE, body))
+    assert len(m.body_text) > 5_000_000 and m.raw is not None
+
+
+def test_html_to_text_survives_broken_markup() -> None:
+    assert html_to_text("<p>Unclosed <b>bold <script>never closed") == "Unclosed bold"
+    assert html_to_text("<<>><p>ok</p>") .endswith("ok")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=4000))
+def test_arbitrary_bytes_never_crash(raw: bytes) -> None:
+    m = parse(raw)
+    assert m.raw == raw and m.external_id
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["From", "To", "Subject", "Date", "Message-ID", "Content-Type",
+                                        "Content-Transfer-Encoding", "In-Reply-To", "Auto-Submitted"]),
+                       st.text(max_size=80), max_size=9),
+       st.text(max_size=2000))
+def test_arbitrary_headers_and_text_never_crash(headers: dict[str, str], body: str) -> None:
+    raw = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("utf-8", "surrogateescape") + b"\r\n" + \
+        body.encode("utf-8", "surrogatepass")
+    m = parse(raw)
+    assert m.raw == raw
