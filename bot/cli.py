@@ -84,7 +84,16 @@ def run() -> None:
     log.info("database ready (%s)", context.engine.dialect.name)
     model = ensure_model(context)
     log.info("model %s ready", model.version)
-    uvicorn.run(create_app(context), host=context.settings.web_host, port=context.settings.web_port)
+    from bot.email_intake import smtp_controller
+
+    smtp = smtp_controller(context)
+    smtp.start()
+    log.info("SMTP listening on %s:%s for %s", context.settings.smtp_host, context.settings.smtp_port,
+             ", ".join(context.settings.accepted_mail_domains))
+    try:
+        uvicorn.run(create_app(context), host=context.settings.web_host, port=context.settings.web_port)
+    finally:
+        smtp.stop()
 
 
 def _print_json(value: object) -> None:

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
+    smtp_max_bytes: int = 25 * 1024 * 1024
+    smtp_tls_cert: str | None = None
+    smtp_tls_key: str | None = None
     mail_domains: Annotated[list[str], NoDecode] = []
     landlord_email: str = "housing@example.org"
     outbound_smtp_url: str | None = None

@@ -86,8 +86,9 @@ def test_run_starts_the_product_on_its_embedded_defaults(tmp_path: Path) -> None
 
     from tests.servers import free_port
 
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {"TRIAGE_WEB_PORT": str(port)}
+    port, smtp_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {
+        "TRIAGE_WEB_PORT": str(port), "TRIAGE_SMTP_PORT": str(smtp_port)}
     process = subprocess.Popen([TRIAGE, "run"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
@@ -102,7 +103,18 @@ def test_run_starts_the_product_on_its_embedded_defaults(tmp_path: Path) -> None
                     raise AssertionError(f"triage run did not serve /healthz: {process.stdout.read()}") from None
                 time.sleep(0.2)
         assert body == {"status": "ok", "database": "sqlite"}
-        assert (tmp_path / "data" / "triage.sqlite3").exists()
+        assert (tmp_path / "data" / "model" / "triage.skops").exists(), "the model is built on first start"
+        import smtplib
+
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
+            reply = client.sendmail("jo@example.net", ["housing@example.org"],
+                                    b"From: jo@example.net\r\nMessage-ID: <run-1@example.net>\r\n"
+                                    b"Subject: Leak\r\n\r\nWater is coming through my ceiling.\r\n")
+        assert reply == {}
+        engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'triage.sqlite3'}")
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT external_id, sender FROM messages").all()
+        assert rows == [("<run-1@example.net>", "jo@example.net")]
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -1,0 +1,135 @@
+"""The inbound SMTP server under test with a real client: relaying, size, storage failures, duplicates."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.context import Context
+from bot.email_intake import smtp_controller
+from bot.settings import Settings
+from tests.servers import free_port
+from workflow.models import AuditEvent, Message
+
+
+def settings_for(database_url: str, data_dir: Path, **extra: object) -> Settings:
+    return Settings(_env_file=None, database_url=database_url, data_dir=data_dir, smtp_port=free_port(),
+                    landlord_email="housing@example.org", **extra)
+
+
+@pytest.fixture
+def running(database_url: str, tmp_path: Path) -> Iterator[Context]:
+    context = Context(settings_for(database_url, tmp_path))
+    controller = smtp_controller(context)
+    controller.start()
+    yield context
+    controller.stop()
+    context.engine.dispose()
+
+
+def letter(message_id: str = "<m1@example.net>", body: str = "My heating has been off for a week.",
+           attachment: bytes | None = None) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "Jo Bloggs <jo@example.net>"
+    message["To"] = "housing@example.org"
+    message["Subject"] = "Heating"
+    message["Message-ID"] = message_id
+    message.set_content(body)
+    if attachment is not None:
+        message.add_attachment(attachment, maintype="image", subtype="jpeg", filename="../../boiler.jpg")
+    return message
+
+
+def send(context: Context, message: EmailMessage, to: list[str] | None = None) -> None:
+    with smtplib.SMTP(context.settings.smtp_host, context.settings.smtp_port, timeout=30) as client:
+        client.send_message(message, to_addrs=to)
+
+
+def stored(context: Context) -> list[Message]:
+    with context.sessions() as session:
+        return list(session.scalars(select(Message).order_by(Message.id)))
+
+
+def test_mail_is_stored_with_raw_bytes_and_attachments_before_250(running: Context) -> None:
+    photo = b"\xff\xd8\xff" + b"jpeg" * 1000
+    send(running, letter(attachment=photo))
+    [message] = stored(running)
+    assert (message.sender, message.subject, message.external_id) == ("jo@example.net", "Heating", "<m1@example.net>")
+    assert b"My heating has been off for a week." in message.raw
+    with running.sessions() as session:
+        attachment = session.get(Message, message.id).attachments[0]
+        assert attachment.filename == "boiler.jpg" and attachment.size == len(photo)
+        assert (running.settings.data_dir / "attachments" / attachment.path).read_bytes() == photo
+        assert session.scalars(select(AuditEvent.action)).all() == ["message_received"]
+
+
+def test_the_same_message_twice_is_stored_once(running: Context) -> None:
+    send(running, letter())
+    send(running, letter())
+    assert len(stored(running)) == 1
+
+
+def test_relaying_is_refused(running: Context) -> None:
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        send(running, letter(), to=["someone@elsewhere.example.com"])
+    assert refused.value.recipients["someone@elsewhere.example.com"][0] == 550
+    assert stored(running) == []
+
+
+def test_an_accepted_and_a_foreign_recipient_together(running: Context) -> None:
+    send(running, letter(), to=["housing@example.org", "victim@elsewhere.example.com"])
+    [message] = stored(running)
+    assert message.external_id == "<m1@example.net>"
+
+
+def test_oversize_mail_is_refused_with_552(database_url: str, tmp_path: Path) -> None:
+    context = Context(settings_for(database_url, tmp_path, smtp_max_bytes=20_000))
+    controller = smtp_controller(context)
+    controller.start()
+    try:
+        with pytest.raises(smtplib.SMTPException) as refused:
+            send(context, letter(body="x" * 50_000))
+        assert getattr(refused.value, "smtp_code", None) == 552
+        assert stored(context) == []
+    finally:
+        controller.stop()
+        context.engine.dispose()
+
+
+def test_a_storage_failure_answers_451_and_the_retry_is_stored(tmp_path: Path, sqlite_template: Path) -> None:
+    import shutil
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the database folder should be")
+    broken = Context(settings_for(f"sqlite:///{blocker}/triage.sqlite3", tmp_path))
+    controller = smtp_controller(broken)
+    controller.start()
+    try:
+        with pytest.raises(smtplib.SMTPDataError) as failed:
+            send(broken, letter())
+        assert failed.value.smtp_code == 451
+    finally:
+        controller.stop()
+    good_file = tmp_path / "good.sqlite3"
+    shutil.copyfile(sqlite_template, good_file)
+    working = Context(settings_for(f"sqlite:///{good_file}", tmp_path))
+    controller = smtp_controller(working)
+    controller.start()
+    try:
+        send(working, letter())  # the sending server retries the same message
+        assert [m.external_id for m in stored(working)] == ["<m1@example.net>"]
+    finally:
+        controller.stop()
+
+
+def test_automatic_replies_are_stored_and_marked(running: Context) -> None:
+    reply = letter("<ooo@example.net>", "I am away until Monday.")
+    reply["Auto-Submitted"] = "auto-replied"
+    send(running, reply)
+    [message] = stored(running)
+    assert message.automatic is True

@@ -1,0 +1,94 @@
+"""Recording inbound messages durably, exactly once (DESIGN.md step 1: store before acknowledging).
+
+Attachment files are written and flushed to disk before the database commit that names them, so
+a crash leaves at worst an unreferenced file, never a record pointing at nothing. A second copy of
+the same message (same channel and external id) is recognised and not stored again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from workflow import audit
+from workflow.models import Attachment, Message
+from workflow.vocabulary import Direction
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Incoming:
+    channel: str
+    external_id: str
+    received_at: dt.datetime
+    sender: str | None = None
+    recipients: list[str] = field(default_factory=list)
+    subject: str | None = None
+    body_text: str = ""
+    raw: bytes | None = None
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    automatic: bool = False
+    defects: list[str] = field(default_factory=list)
+    files: list[IncomingFile] = field(default_factory=list)
+
+
+def _write_file(directory: Path, data: bytes) -> tuple[str, str]:
+    digest = hashlib.sha256(data).hexdigest()
+    relative = Path(digest[:2]) / digest
+    target = directory / relative
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        with open(partial, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        partial.replace(target)
+    return digest, str(relative)
+
+
+def record_inbound(session: Session, incoming: Incoming, attachments_dir: Path) -> tuple[Message, bool]:
+    """Store one inbound message and commit; (message, False) when it was already stored."""
+    existing = session.scalar(select(Message).where(Message.channel == incoming.channel,
+                                                    Message.external_id == incoming.external_id))
+    if existing is not None:
+        return existing, False
+    message = Message(
+        channel=incoming.channel, direction=Direction.INBOUND.value, external_id=incoming.external_id,
+        sender=incoming.sender, recipients=list(incoming.recipients), subject=incoming.subject,
+        body_text=incoming.body_text, raw=incoming.raw, received_at=incoming.received_at,
+        in_reply_to=incoming.in_reply_to, references=list(incoming.references), automatic=incoming.automatic,
+        defects=list(incoming.defects),
+    )
+    for file in incoming.files:
+        digest, path = _write_file(attachments_dir, file.data)
+        message.attachments.append(Attachment(filename=file.filename, content_type=file.content_type,
+                                              size=len(file.data), sha256=digest, path=path))
+    session.add(message)
+    try:
+        session.flush()
+        audit.record(session, "message_received", f"channel:{incoming.channel}", incoming.received_at,
+                     message_id=message.id, automatic=incoming.automatic, attachments=len(incoming.files))
+        session.commit()
+    except IntegrityError:  # another process stored the same message a moment ago
+        session.rollback()
+        stored = session.scalar(select(Message).where(Message.channel == incoming.channel,
+                                                      Message.external_id == incoming.external_id))
+        if stored is None:
+            raise
+        return stored, False
+    return message, True
