@@ -69,6 +69,45 @@ def users_add(
         raise typer.Exit(2) from None
 
 
+@app.command("import")
+def import_command(
+    paths: Annotated[list[Path], typer.Argument(exists=True, help=".eml files, folders of them, mbox files")],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per message, then the counts")] = False,
+) -> None:
+    """Read mail exported from another system through the same path as mail arriving by SMTP."""
+    from bot.email_intake import store_message
+    from intake.email.files import read_mail_files
+    from intake.email.parse import parse
+
+    context = _context()
+    context.migrate()
+    counts = {"stored": 0, "duplicate": 0, "rejected": 0, "failed": 0}
+    for mail in read_mail_files(paths):
+        row: dict[str, object] = {"source": mail.source}
+        if not mail.raw.strip():
+            row |= {"status": "rejected", "reason": "empty file"}
+        elif len(mail.raw) > context.settings.smtp_max_bytes:
+            row |= {"status": "rejected", "reason": f"larger than {context.settings.smtp_max_bytes} bytes"}
+        else:
+            message = parse(mail.raw)
+            row |= {"external_id": message.external_id, "automatic": message.automatic}
+            try:
+                message_id, created = store_message(context, message)
+            except Exception as error:  # noqa: BLE001 - one bad message never stops the rest
+                row |= {"status": "failed", "reason": type(error).__name__}
+            else:
+                row |= {"status": "stored" if created else "duplicate", "message_id": message_id}
+        counts[str(row["status"])] += 1
+        if as_json:
+            _print_json(row)
+    if as_json:
+        _print_json(counts)
+    else:
+        typer.echo(", ".join(f"{n} {k}" for k, n in counts.items()))
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
 @app.command()
 def run() -> None:
     """Start the product on the configured settings (embedded defaults: SQLite under ./data)."""

@@ -23,17 +23,18 @@ def incoming_from(message: InboundMessage, received_at: dt.datetime) -> Incoming
     )
 
 
+def store_message(context: Context, message: InboundMessage) -> tuple[int, bool]:
+    """Store one message as every email path does (SMTP, import); (message id, newly stored)."""
+    with context.sessions() as session:
+        stored, created = record_inbound(session, incoming_from(message, dt.datetime.now(dt.UTC)),
+                                         context.settings.data_dir / "attachments")
+        return stored.id, created
+
+
 def store_for(context: Context) -> Store:
-    attachments_dir = context.settings.data_dir / "attachments"
-
-    def store_now(message: InboundMessage) -> str:
-        with context.sessions() as session:
-            stored, created = record_inbound(session, incoming_from(message, dt.datetime.now(dt.UTC)),
-                                             attachments_dir)
-            return f"message {stored.id}" + ("" if created else " (duplicate)")
-
     async def store(message: InboundMessage) -> str:
-        return await asyncio.to_thread(store_now, message)
+        message_id, created = await asyncio.to_thread(store_message, context, message)
+        return f"message {message_id}" + ("" if created else " (duplicate)")
 
     return store
 
