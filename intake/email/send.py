@@ -1,0 +1,98 @@
+"""Outbound mail that threads in the resident's mail program, over SMTP or into a folder of .eml files.
+
+Every message carries its own Message-ID (the outbox's idempotency key becomes its left part, so
+a retry never creates a second identity), In-Reply-To and References to the resident's message,
+the case reference in the subject, and `Auto-Submitted: auto-replied` when no person wrote it
+(RFC 3834), so that other robots do not answer it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import re
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+
+@dataclass(frozen=True)
+class OutboundEmail:
+    key: str  # idempotency key from the outbox; becomes the Message-ID's left part
+    to: str
+    subject: str
+    text: str
+    reference: str | None = None  # the case reference, shown in the subject
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    automatic: bool = True
+
+
+def build(mail: OutboundEmail, sender: str, sender_name: str, now: dt.datetime) -> EmailMessage:
+    domain = sender.rsplit("@", 1)[-1]
+    message = EmailMessage()
+    message["From"] = formataddr((sender_name, sender))
+    message["To"] = mail.to
+    subject = " ".join(mail.subject.split())
+    if mail.reference and mail.reference not in subject:
+        subject = f"{subject} [{mail.reference}]"
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = f"<{re.sub(r'[^A-Za-z0-9._-]', '-', mail.key)}@{domain}>"
+    if mail.in_reply_to:
+        message["In-Reply-To"] = mail.in_reply_to
+        chain = [r for r in mail.references if r != mail.in_reply_to] + [mail.in_reply_to]
+        message["References"] = " ".join(chain)
+    if mail.automatic:
+        message["Auto-Submitted"] = "auto-replied"
+    message.set_content(mail.text)
+    paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in mail.text.split("\n\n"))
+    message.add_alternative(f"<!doctype html><html><body style=\"font-family:sans-serif;font-size:16px\">"
+                            f"{paragraphs}</body></html>", subtype="html")
+    return message
+
+
+class Sender:
+    """Delivers built messages: to an SMTP server when a URL is configured, else to a folder of .eml files."""
+
+    def __init__(self, url: str | None, drop_dir: Path, timeout: float = 30.0) -> None:
+        self.url = urlsplit(url) if url else None
+        self.drop_dir = drop_dir
+        self.timeout = timeout
+        if self.url and self.url.scheme not in ("smtp", "smtps"):
+            raise ValueError(f"outbound mail URL must start smtp:// or smtps://, not {self.url.scheme}://")
+
+    def send(self, message: EmailMessage) -> None:
+        """Raises on any failure, so the outbox can retry; a message is never half-sent into the folder."""
+        if self.url is None:
+            self._drop(message)
+            return
+        host, port = self.url.hostname or "localhost", self.url.port
+        context = ssl.create_default_context()
+        if self.url.scheme == "smtps":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=self.timeout, context=context)
+        else:
+            client = smtplib.SMTP(host, port or 587, timeout=self.timeout)
+        with client:
+            client.ehlo()
+            if self.url.scheme == "smtp" and client.has_extn("starttls"):
+                client.starttls(context=context)
+                client.ehlo()
+            if self.url.username:
+                client.login(unquote(self.url.username), unquote(self.url.password or ""))
+            client.send_message(message)
+
+    def _drop(self, message: EmailMessage) -> None:
+        self.drop_dir.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", str(message["Message-ID"]).strip("<>")) + ".eml"
+        partial = self.drop_dir / (name + ".partial")
+        with open(partial, "wb") as handle:
+            handle.write(message.as_bytes())
+            handle.flush()
+            os.fsync(handle.fileno())
+        partial.replace(self.drop_dir / name)
