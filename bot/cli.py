@@ -123,15 +123,23 @@ def run() -> None:
     log.info("database ready (%s)", context.engine.dialect.name)
     model = ensure_model(context)
     log.info("model %s ready", model.version)
-    from bot.email_intake import smtp_controller
+    import threading
+
+    from bot.email_intake import imap_pollers, smtp_controller
 
     smtp = smtp_controller(context)
     smtp.start()
+    pollers = imap_pollers(context)
+    for poller in pollers:
+        threading.Thread(target=poller.run, name=f"imap {poller.config.key}", daemon=True).start()
+        log.info("reading IMAP mailbox %s", poller.config.key)
     log.info("SMTP listening on %s:%s for %s", context.settings.smtp_host, context.settings.smtp_port,
              ", ".join(context.settings.accepted_mail_domains))
     try:
         uvicorn.run(create_app(context), host=context.settings.web_host, port=context.settings.web_port)
     finally:
+        for poller in pollers:
+            poller.stop()
         smtp.stop()
 
 

@@ -9,9 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from aiosmtpd.controller import Controller
 
 from bot.context import Context
+from intake.email.imap import MailboxConfig, MailboxPoller
 from intake.email.smtp import Store, make_controller
 from intake.message import InboundMessage
-from workflow.inbox import Incoming, IncomingFile, record_inbound
+from workflow.inbox import Incoming, IncomingFile, load_cursor, record_inbound, save_cursor
 
 
 def incoming_from(message: InboundMessage, received_at: dt.datetime) -> Incoming:
@@ -51,3 +52,24 @@ def smtp_controller(context: Context) -> Controller:
     return make_controller(store_for(context), settings.accepted_mail_domains, settings.smtp_host, settings.smtp_port,
                            max_bytes=settings.smtp_max_bytes, tls_cert=settings.smtp_tls_cert,
                            tls_key=settings.smtp_tls_key)
+
+
+def imap_pollers(context: Context) -> list[MailboxPoller]:
+    """One poller per TRIAGE_IMAP_URLS entry, storing through the same path as SMTP."""
+    settings = context.settings
+
+    def load(key: str) -> tuple[int, int] | None:
+        with context.sessions() as session:
+            return load_cursor(session, key)
+
+    def save(key: str, uidvalidity: int, last_uid: int) -> None:
+        with context.sessions() as session:
+            save_cursor(session, key, uidvalidity, last_uid, dt.datetime.now(dt.UTC))
+
+    return [
+        MailboxPoller(MailboxConfig.from_url(url, password=settings.imap_password,
+                                             oauth2_token=settings.imap_oauth2_token,
+                                             processed_folder=settings.imap_processed_folder),
+                      store=lambda message: store_message(context, message), load_cursor=load, save_cursor=save)
+        for url in settings.imap_urls
+    ]

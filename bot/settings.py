@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     web_port: int = 8000
     nation: Nation = Nation.ENGLAND
     imap_urls: Annotated[list[str], NoDecode] = []
+    imap_password: str | None = None
+    imap_oauth2_token: str | None = None
+    imap_processed_folder: str | None = None
     telegram_token: str | None = None
     telegram_base_url: str | None = None
 

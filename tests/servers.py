@@ -71,3 +71,88 @@ def postgres_server() -> Iterator[str]:
                        capture_output=True)
         time.sleep(0.1)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def dovecot_server(user: str = "housing@example.org", password: str = "secret-test-password") -> Iterator[int]:
+    """A Dovecot IMAP server on loopback with one user (shared/recipes/dovecot-loopback.md); yields its port."""
+    dovecot = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
+    if dovecot is None:
+        unavailable("Dovecot not found (apt-get install dovecot-imapd)")
+    import grp
+    import pwd
+
+    base = Path(tempfile.mkdtemp(prefix="triage-dovecot-"))
+    base.chmod(0o755)
+    if os.geteuid() == 0:
+        uid, gid = pwd.getpwnam("dovecot").pw_uid, grp.getgrnam("dovecot").gr_gid
+        internal, login = "dovecot", "dovenull"
+    else:
+        uid, gid = os.getuid(), os.getgid()
+        internal = login = pwd.getpwuid(uid).pw_name
+    (base / "mail").mkdir()
+    (base / "run").mkdir()
+    if os.geteuid() == 0:
+        os.chown(base / "mail", uid, gid)
+    (base / "users").write_text(f"{user}:{{PLAIN}}{password}\n")
+    port = free_port()
+    (base / "dovecot.conf").write_text(f"""
+protocols = imap
+listen = 127.0.0.1
+base_dir = {base}/run
+state_dir = {base}/run
+log_path = {base}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = {internal}
+default_internal_group = {internal}
+default_login_user = {login}
+first_valid_uid = {uid}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {base}/users
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={base}/mail/%u
+}}
+mail_location = maildir:~/Maildir
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+""")
+    # Dovecot daemonises and its children inherit our pipes: capture nothing, read its log instead.
+    subprocess.run([dovecot, "-c", str(base / "dovecot.conf")], check=True, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError((base / "dovecot.log").read_text() if (base / "dovecot.log").exists() else
+                                       "dovecot did not start") from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        pid_file = base / "run" / "master.pid"
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text().strip()), 15)
+            except (ProcessLookupError, ValueError):
+                pass
+            time.sleep(0.3)
+        shutil.rmtree(base, ignore_errors=True)

@@ -118,4 +118,4 @@ def test_migrations_reach_head_and_are_idempotent(engine: Engine) -> None:
     db.upgrade(engine)  # a second run changes nothing
     with engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-    assert version == "0001"
+    assert version == "0002"

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow import audit
-from workflow.models import Attachment, Message
+from workflow.models import Attachment, MailboxCursor, Message
 from workflow.vocabulary import Direction
 
 
@@ -92,3 +92,18 @@ def record_inbound(session: Session, incoming: Incoming, attachments_dir: Path) 
             raise
         return stored, False
     return message, True
+
+
+def load_cursor(session: Session, mailbox: str) -> tuple[int, int] | None:
+    """(UIDVALIDITY, last UID stored) of a mailbox, or None before its first message."""
+    cursor = session.get(MailboxCursor, mailbox)
+    return None if cursor is None else (cursor.uidvalidity, cursor.last_uid)
+
+
+def save_cursor(session: Session, mailbox: str, uidvalidity: int, last_uid: int, at: dt.datetime) -> None:
+    cursor = session.get(MailboxCursor, mailbox)
+    if cursor is None:
+        session.add(MailboxCursor(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid, updated_at=at))
+    else:
+        cursor.uidvalidity, cursor.last_uid, cursor.updated_at = uidvalidity, last_uid, at
+    session.commit()

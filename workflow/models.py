@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -381,3 +382,14 @@ def _refuse_audit_changes(session: Session, _context: Any, _instances: Any) -> N
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
             raise AuditTamperError("audit events are append-only")
+
+
+class MailboxCursor(Base):
+    """How far an IMAP mailbox has been read: its UIDVALIDITY and the last UID stored."""
+
+    __tablename__ = "mailbox_cursors"
+
+    mailbox: Mapped[str] = mapped_column(String(500), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

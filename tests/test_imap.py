@@ -1,0 +1,169 @@
+"""The IMAP poller against a real Dovecot server: exactly once, across restarts and crashes, and with IDLE."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+from sqlalchemy import select
+
+from bot.context import Context
+from bot.email_intake import store_message
+from bot.settings import Settings
+from intake.email.imap import MailboxConfig, MailboxPoller
+from tests.servers import dovecot_server
+from workflow.inbox import load_cursor, save_cursor
+from workflow.models import Message
+
+USER, PASSWORD = "housing@example.org", "secret-test-password"
+
+
+@pytest.fixture
+def imap_port() -> Iterator[int]:
+    with dovecot_server(USER, PASSWORD) as port:
+        yield port
+
+
+@pytest.fixture
+def context(database_url: str, tmp_path: Path) -> Iterator[Context]:
+    context = Context(Settings(_env_file=None, database_url=database_url, data_dir=tmp_path))
+    yield context
+    context.engine.dispose()
+
+
+def client(port: int) -> IMAPClient:
+    imap = IMAPClient("127.0.0.1", port=port, ssl=False, timeout=30)
+    imap.login(USER, PASSWORD)
+    return imap
+
+
+def letter(n: int) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"resident{n}@example.net"
+    message["To"] = USER
+    message["Subject"] = f"Message {n}"
+    message["Message-ID"] = f"<imap-{n}@example.net>"
+    message.set_content(f"Body {n}")
+    return message.as_bytes()
+
+
+def append(port: int, *raws: bytes, folder: str = "INBOX") -> None:
+    with client(port) as imap:
+        for raw in raws:
+            imap.append(folder, raw)
+
+
+def poller(context: Context, port: int, processed: str | None = None) -> MailboxPoller:
+    def load(key: str) -> tuple[int, int] | None:
+        with context.sessions() as session:
+            return load_cursor(session, key)
+
+    def save(key: str, validity: int, uid: int) -> None:
+        import datetime as dt
+
+        with context.sessions() as session:
+            save_cursor(session, key, validity, uid, dt.datetime.now(dt.UTC))
+
+    config = MailboxConfig(host="127.0.0.1", port=port, username=USER, password=PASSWORD, tls=False,
+                           processed_folder=processed)
+    return MailboxPoller(config, store=lambda m: store_message(context, m), load_cursor=load, save_cursor=save,
+                         poll_seconds=0.2)
+
+
+def stored_ids(context: Context) -> list[str]:
+    with context.sessions() as session:
+        return list(session.scalars(select(Message.external_id).order_by(Message.id)))
+
+
+def test_each_message_is_stored_once_across_restarts(context: Context, imap_port: int) -> None:
+    garbage = b"\x00\xff this is not\r\nan email at all \x80\x81"
+    append(imap_port, letter(1), garbage, letter(2))
+    first = poller(context, imap_port)
+    with first.connect() as imap:
+        assert first.poll_once(imap) == 3
+        assert first.poll_once(imap) == 0
+    ids = stored_ids(context)
+    assert ids[0] == "<imap-1@example.net>" and ids[2] == "<imap-2@example.net>"
+    assert ids[1].endswith("@no-message-id.invalid>"), "the unparseable message is stored raw and blocks nothing"
+    with client(imap_port) as imap:
+        imap.select_folder("INBOX")
+        assert all(b"\\Seen" in flags for flags in imap.get_flags(imap.search()).values())
+    append(imap_port, letter(3))
+    restarted = poller(context, imap_port)
+    with restarted.connect() as imap:
+        assert restarted.poll_once(imap) == 1
+    assert len(stored_ids(context)) == 4
+
+
+def test_processed_mail_is_moved(context: Context, imap_port: int) -> None:
+    with client(imap_port) as imap:
+        imap.create_folder("Processed")
+    append(imap_port, letter(1), letter(2))
+    mover = poller(context, imap_port, processed="Processed")
+    with mover.connect() as imap:
+        assert mover.poll_once(imap) == 2
+    with client(imap_port) as imap:
+        assert imap.select_folder("INBOX")[b"EXISTS"] == 0
+        assert imap.select_folder("Processed")[b"EXISTS"] == 2
+    assert len(stored_ids(context)) == 2
+
+
+def test_a_crash_between_storing_and_moving_loses_and_doubles_nothing(context: Context, imap_port: int) -> None:
+    append(imap_port, letter(1), letter(2))
+    broken = poller(context, imap_port, processed="No such folder")
+    with broken.connect() as imap, pytest.raises(IMAPClientError):
+        broken.poll_once(imap)
+    assert stored_ids(context) == ["<imap-1@example.net>"], "stored before the move failed"
+    with client(imap_port) as imap:
+        imap.create_folder("Processed")
+    fixed = poller(context, imap_port, processed="Processed")
+    with fixed.connect() as imap:
+        assert fixed.poll_once(imap) == 2  # message 1 is fetched again and recognised
+    assert stored_ids(context) == ["<imap-1@example.net>", "<imap-2@example.net>"]
+
+
+def test_a_changed_uidvalidity_rereads_without_duplicates(context: Context, imap_port: int) -> None:
+    append(imap_port, letter(1))
+    reader = poller(context, imap_port)
+    with reader.connect() as imap:
+        reader.poll_once(imap)
+    with context.sessions() as session:
+        validity, last = load_cursor(session, reader.config.key)
+        import datetime as dt
+
+        save_cursor(session, reader.config.key, validity + 1, last, dt.datetime.now(dt.UTC))
+    with reader.connect() as imap:
+        assert reader.poll_once(imap) == 1
+    assert stored_ids(context) == ["<imap-1@example.net>"]
+
+
+def test_idle_picks_up_new_mail_while_running(context: Context, imap_port: int) -> None:
+    running = poller(context, imap_port)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.5)
+        append(imap_port, letter(7))
+        deadline = time.monotonic() + 15
+        while stored_ids(context) != ["<imap-7@example.net>"]:
+            assert time.monotonic() < deadline, "the running poller did not store the new message"
+            time.sleep(0.1)
+    finally:
+        running.stop()
+        thread.join(timeout=15)
+    assert not thread.is_alive()
+
+
+def test_mailbox_urls() -> None:
+    config = MailboxConfig.from_url("imaps://housing%40example.org@mail.example.org:9993/Shared%20Inbox",
+                                    password="p")
+    assert (config.host, config.port, config.username, config.folder, config.tls) == (
+        "mail.example.org", 9993, "housing@example.org", "Shared Inbox", True)
+    with pytest.raises(ValueError):
+        MailboxConfig.from_url("https://mail.example.org")
