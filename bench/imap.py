@@ -7,7 +7,6 @@ Usage: python bench/imap.py [--json] [-n 1000]. Prints one JSON object last.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import shutil
 import sys
@@ -22,11 +21,10 @@ from imapclient import IMAPClient  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from bot.context import Context  # noqa: E402
-from bot.email_intake import store_message  # noqa: E402
+from bot.email_intake import mailbox_poller  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from intake.email.imap import MailboxConfig, MailboxPoller  # noqa: E402
+from intake.email.imap import MailboxConfig  # noqa: E402
 from tests.servers import dovecot_server  # noqa: E402
-from workflow.inbox import load_cursor, save_cursor  # noqa: E402
 from workflow.models import Message  # noqa: E402
 
 USER, PASSWORD = "housing@example.org", "bench-password"
@@ -57,17 +55,8 @@ def main() -> None:
             context = Context(Settings(_env_file=None, data_dir=data_dir))
             context.migrate()
 
-            def load(key: str) -> tuple[int, int] | None:
-                with context.sessions() as session:
-                    return load_cursor(session, key)
-
-            def save(key: str, validity: int, uid: int) -> None:
-                with context.sessions() as session:
-                    save_cursor(session, key, validity, uid, dt.datetime.now(dt.UTC))
-
-            poller = MailboxPoller(MailboxConfig(host="127.0.0.1", port=port, username=USER, password=PASSWORD,
-                                                 tls=False), store=lambda m: store_message(context, m),
-                                   load_cursor=load, save_cursor=save)
+            poller = mailbox_poller(context, MailboxConfig(host="127.0.0.1", port=port, username=USER,
+                                                           password=PASSWORD, tls=False))
             with poller.connect() as imap:
                 started = time.perf_counter()
                 handled = poller.poll_once(imap)

@@ -54,9 +54,8 @@ def smtp_controller(context: Context) -> Controller:
                            tls_key=settings.smtp_tls_key)
 
 
-def imap_pollers(context: Context) -> list[MailboxPoller]:
-    """One poller per TRIAGE_IMAP_URLS entry, storing through the same path as SMTP."""
-    settings = context.settings
+def mailbox_poller(context: Context, config: MailboxConfig, poll_seconds: float = 60.0) -> MailboxPoller:
+    """A poller for one mailbox that stores through the same path as SMTP and keeps its cursor in the database."""
 
     def load(key: str) -> tuple[int, int] | None:
         with context.sessions() as session:
@@ -66,10 +65,16 @@ def imap_pollers(context: Context) -> list[MailboxPoller]:
         with context.sessions() as session:
             save_cursor(session, key, uidvalidity, last_uid, dt.datetime.now(dt.UTC))
 
+    return MailboxPoller(config, store=lambda message: store_message(context, message), load_cursor=load,
+                         save_cursor=save, poll_seconds=poll_seconds)
+
+
+def imap_pollers(context: Context) -> list[MailboxPoller]:
+    """One poller per TRIAGE_IMAP_URLS entry."""
+    settings = context.settings
     return [
-        MailboxPoller(MailboxConfig.from_url(url, password=settings.imap_password,
-                                             oauth2_token=settings.imap_oauth2_token,
-                                             processed_folder=settings.imap_processed_folder),
-                      store=lambda message: store_message(context, message), load_cursor=load, save_cursor=save)
+        mailbox_poller(context, MailboxConfig.from_url(url, password=settings.imap_password,
+                                                       oauth2_token=settings.imap_oauth2_token,
+                                                       processed_folder=settings.imap_processed_folder))
         for url in settings.imap_urls
     ]

@@ -14,7 +14,7 @@ from imapclient.exceptions import IMAPClientError
 from sqlalchemy import select
 
 from bot.context import Context
-from bot.email_intake import store_message
+from bot.email_intake import mailbox_poller
 from bot.settings import Settings
 from intake.email.imap import MailboxConfig, MailboxPoller
 from tests.servers import dovecot_server
@@ -60,20 +60,9 @@ def append(port: int, *raws: bytes, folder: str = "INBOX") -> None:
 
 
 def poller(context: Context, port: int, processed: str | None = None) -> MailboxPoller:
-    def load(key: str) -> tuple[int, int] | None:
-        with context.sessions() as session:
-            return load_cursor(session, key)
-
-    def save(key: str, validity: int, uid: int) -> None:
-        import datetime as dt
-
-        with context.sessions() as session:
-            save_cursor(session, key, validity, uid, dt.datetime.now(dt.UTC))
-
     config = MailboxConfig(host="127.0.0.1", port=port, username=USER, password=PASSWORD, tls=False,
                            processed_folder=processed)
-    return MailboxPoller(config, store=lambda m: store_message(context, m), load_cursor=load, save_cursor=save,
-                         poll_seconds=0.2)
+    return mailbox_poller(context, config, poll_seconds=0.2)
 
 
 def stored_ids(context: Context) -> list[str]:
