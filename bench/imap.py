@@ -9,23 +9,19 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 import time
 from email.message import EmailMessage
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import delivery
+from imapclient import IMAPClient
 
-from imapclient import IMAPClient  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
-
-from bot.context import Context  # noqa: E402
-from bot.email_intake import mailbox_poller  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from intake.email.imap import MailboxConfig  # noqa: E402
-from tests.servers import dovecot_server  # noqa: E402
-from workflow.models import Message  # noqa: E402
+from bot.context import Context
+from bot.email_intake import mailbox_poller
+from bot.settings import Settings
+from intake.email.imap import MailboxConfig
+from tests.servers import dovecot_server
 
 USER, PASSWORD = "housing@example.org", "bench-password"
 
@@ -61,15 +57,12 @@ def main() -> None:
                 started = time.perf_counter()
                 handled = poller.poll_once(imap)
                 seconds = time.perf_counter() - started
-            with context.sessions() as session:
-                stored = session.scalar(select(func.count()).select_from(Message)) or 0
-                distinct = session.scalar(select(func.count(func.distinct(Message.external_id)))) or 0
+            counts = delivery(context, args.n)
             context.engine.dispose()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     result = {"messages": args.n, "handled": handled, "seconds": round(seconds, 2),
-              "messages_per_second": round(args.n / seconds, 1), "database": "sqlite",
-              "lost": args.n - distinct, "duplicated": stored - distinct}
+              "messages_per_second": round(args.n / seconds, 1), "database": "sqlite", **counts}
     if not args.json:
         print(f"{result['messages_per_second']} messages/s, lost {result['lost']}, duplicated {result['duplicated']}")
     print(json.dumps(result))

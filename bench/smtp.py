@@ -18,20 +18,11 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select
+from common import delivery, free_port
 
 from bot.context import Context
 from bot.email_intake import smtp_controller
 from bot.settings import Settings
-from workflow.models import Message
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def letter(n: int) -> bytes:
@@ -95,9 +86,7 @@ def main() -> None:
             rate, latencies = blast(context.settings.smtp_port, messages, args.c)
         finally:
             controller.stop()
-        with context.sessions() as session:
-            stored = session.scalar(select(func.count()).select_from(Message)) or 0
-            distinct = session.scalar(select(func.count(func.distinct(Message.external_id)))) or 0
+        counts = delivery(context, args.n)
         context.engine.dispose()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -108,7 +97,7 @@ def main() -> None:
         "share_of_bare": round(rate / bare_rate, 3),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))] * 1000, 2),
-        "lost": args.n - distinct, "duplicated": stored - distinct,
+        **counts,
     }
     if not args.json:
         print(f"pipeline {result['pipeline_messages_per_second']}/s, bare {result['bare_server_messages_per_second']}/s, "

@@ -1,0 +1,24 @@
+"""What the email benchmarks share: the repository on the import path, ports, and the exactly-once check."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from bot.context import Context  # noqa: E402
+from tests.servers import free_port  # noqa: E402
+from workflow.models import Message  # noqa: E402
+
+__all__ = ["delivery", "free_port"]
+
+
+def delivery(context: Context, sent: int) -> dict[str, int]:
+    """How many of the sent messages were never stored, and how many were stored more than once."""
+    with context.sessions() as session:
+        stored = session.scalar(select(func.count()).select_from(Message)) or 0
+        distinct = session.scalar(select(func.count(func.distinct(Message.external_id)))) or 0
+    return {"lost": sent - distinct, "duplicated": stored - distinct}
