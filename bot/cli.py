@@ -73,9 +73,14 @@ def users_add(
 def import_command(
     paths: Annotated[list[Path], typer.Argument(exists=True, help=".eml files, folders of them, mbox files")],
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per message, then the counts")] = False,
+    answer: Annotated[bool, typer.Option("--answer", help="answer the senders as if the mail had just arrived")] = False,
 ) -> None:
-    """Read mail exported from another system through the same path as mail arriving by SMTP."""
-    from bot.email_intake import store_message
+    """Read mail exported from another system through the same path as mail arriving by SMTP.
+
+    Imported mail is classified and put on cases, but nobody is written to unless --answer is
+    given: an archive from another system must not send residents replies to old letters.
+    """
+    from bot.inbound import store_message
     from intake.email.files import read_mail_files
     from intake.email.parse import parse
 
@@ -92,7 +97,7 @@ def import_command(
             message = parse(mail.raw)
             row |= {"external_id": message.external_id, "automatic": message.automatic}
             try:
-                message_id, created = store_message(context, message)
+                message_id, created = store_message(context, message, quiet=not answer)
             except Exception as error:  # noqa: BLE001 - one bad message never stops the rest
                 row |= {"status": "failed", "reason": type(error).__name__}
             else:
@@ -127,12 +132,22 @@ def run() -> None:
 
     from bot.email_intake import imap_pollers, smtp_controller
 
+    from bot.service import Service
+
+    service = Service(context, model)
+    service.start()
     smtp = smtp_controller(context)
     smtp.start()
     pollers = imap_pollers(context)
     for poller in pollers:
         threading.Thread(target=poller.run, name=f"imap {poller.config.key}", daemon=True).start()
         log.info("reading IMAP mailbox %s", poller.config.key)
+    from bot.telegram_intake import telegram_poller
+
+    telegram = telegram_poller(context)
+    if telegram is not None:
+        threading.Thread(target=telegram.run, name="telegram", daemon=True).start()
+        log.info("reading Telegram updates")
     log.info("SMTP listening on %s:%s for %s", context.settings.smtp_host, context.settings.smtp_port,
              ", ".join(context.settings.accepted_mail_domains))
     try:
@@ -140,7 +155,33 @@ def run() -> None:
     finally:
         for poller in pollers:
             poller.stop()
+        if telegram is not None:
+            telegram.stop()
         smtp.stop()
+        service.stop()
+
+
+@app.command()
+def tick(
+    now: Annotated[str | None, typer.Option("--now", help="ISO date-time to act as the current time")] = None,
+) -> None:
+    """One pass of the scheduled work: handle stored messages, deliver the outbox."""
+    from bot.models import ensure_model
+    from bot.service import tick as one_pass
+
+    context = _context()
+    if now is not None:
+        try:
+            moment = dt.datetime.fromisoformat(now)
+        except ValueError:
+            typer.echo(f"error: --now {now!r} is not an ISO date-time such as 2026-11-23T09:00:00+00:00", err=True)
+            raise typer.Exit(2) from None
+        if moment.tzinfo is None:
+            typer.echo("error: --now needs a time zone, such as +00:00 or Z", err=True)
+            raise typer.Exit(2)
+        context.now = lambda: moment
+    context.migrate()
+    _print_json(one_pass(context, ensure_model(context)))
 
 
 def _print_json(value: object) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlalchemy import Engine
@@ -11,11 +14,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.settings import Settings
 from workflow import db
 from workflow.calendar import WorkingCalendar
+from workflow.letters import Letters
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
 class Context:
     settings: Settings
+    now: Callable[[], dt.datetime] = field(default=utc_now)  # one clock for every part, so tests can move it
+    wake: threading.Event = field(default_factory=threading.Event)  # set when a message is stored
 
     @cached_property
     def engine(self) -> Engine:
@@ -33,3 +43,8 @@ class Context:
 
     def migrate(self) -> None:
         db.upgrade(self.engine)
+
+    @cached_property
+    def letters(self) -> Letters:
+        """Shipped letters, each replaceable by a file of the same name in TRIAGE_DATA_DIR/templates."""
+        return Letters(self.settings.letterhead(), self.settings.data_dir / "templates")

@@ -1,4 +1,4 @@
-"""Wiring the SMTP server to storage: an InboundMessage becomes a stored Message before 250 is said."""
+"""Wiring the SMTP server and IMAP pollers to storage: a message is stored before 250 is said or it is moved."""
 
 from __future__ import annotations
 
@@ -11,26 +11,9 @@ from aiosmtpd.controller import Controller
 from bot.context import Context
 from intake.email.imap import MailboxConfig, MailboxPoller
 from intake.email.smtp import Store, make_controller
+from bot.inbound import store_message
 from intake.message import InboundMessage
-from workflow.inbox import Incoming, IncomingFile, load_cursor, record_inbound, save_cursor
-
-
-def incoming_from(message: InboundMessage, received_at: dt.datetime) -> Incoming:
-    return Incoming(
-        channel=message.channel, external_id=message.external_id, received_at=received_at, sender=message.sender,
-        recipients=message.recipients, subject=message.subject, body_text=message.body_text, raw=message.raw,
-        in_reply_to=message.in_reply_to, references=message.references, automatic=message.automatic,
-        defects=message.defects,
-        files=[IncomingFile(a.filename, a.content_type, a.data) for a in message.attachments],
-    )
-
-
-def store_message(context: Context, message: InboundMessage) -> tuple[int, bool]:
-    """Store one message as every email path does (SMTP, import); (message id, newly stored)."""
-    with context.sessions() as session:
-        stored, created = record_inbound(session, incoming_from(message, dt.datetime.now(dt.UTC)),
-                                         context.settings.data_dir / "attachments")
-        return stored.id, created
+from workflow.inbox import load_cursor, save_cursor
 
 
 def store_for(context: Context) -> Store:

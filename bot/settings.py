@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from workflow.calendar import Nation, WorkingCalendar, parse_closure_days
 from workflow.db import sqlite_url
+from workflow.letters import Letterhead
 from workflow.teams import team_map
 
 
@@ -106,6 +107,15 @@ class Settings(BaseSettings):
 
     def calendar(self) -> WorkingCalendar:
         return WorkingCalendar(self.nation, self.closure_dates)
+
+    def letterhead(self) -> Letterhead:
+        return Letterhead(
+            landlord_name=self.landlord_name, landlord_phone=self.landlord_phone, landlord_email=self.landlord_email,
+            landlord_website=self.landlord_website, landlord_address=self.landlord_address,
+            ombudsman_name=self.ombudsman_name, ombudsman_phone=self.ombudsman_phone,
+            ombudsman_email=self.ombudsman_email, ombudsman_website=self.ombudsman_website,
+            ombudsman_address=self.ombudsman_address,
+        )
 
     def ombudsman_details(self) -> str:
         return (

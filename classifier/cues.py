@@ -70,6 +70,14 @@ RULES: dict[str, list[str]] = {
         "unhappy|dissatisfied with your|the ? response|answer|reply|outcome", "do n't|not|nt accept it|your",
         "review of my complaint", "reviewed at stage", "refer ? to the ombudsman",
     ],
+    "representative": [
+        "on behalf of", "on her|his|their behalf", "writing|emailing|contacting you for my|our",
+        "i am|'m|m her|his|their carer|advocate|representative|daughter|son", "asked me to write|email|contact",
+        "i am|'m|m her|his|their social|support worker",
+        "my client|constituent|constituents|tenant|mother|father|mum|dad|nan|gran|neighbour lives|asked me",
+        "my client", "my constituent", "a constituent", "as her|his|their carer|advocate|representative|councillor",
+        "ward councillor", "member of parliament", "power of attorney", "lasting power",
+    ],
 }
 
 # A negator just before a cue cancels it, unless the cue holds its own negation ("no heating").
@@ -181,6 +189,7 @@ class CueRules:
             explicit_complaint="explicit_complaint" in cues,
             escalation="escalation" in cues,
             survey=survey is not None,
+            representative="representative" in cues,
             language=code,
             cues=cues,
         )

@@ -15,6 +15,7 @@ class Flags:
     explicit_complaint: bool = False
     escalation: bool = False
     survey: bool = False
+    representative: bool = False  # someone writing for the resident (Code 1.3, 3.6)
     language: str | None = None  # ISO 639-1 code when the message is not in English
     cues: dict[str, list[str]] = field(default_factory=dict)
 
@@ -46,5 +47,6 @@ class Suggestion:
             "cues": self.flags.cues,
             "language": self.flags.language,
             "survey": self.flags.survey,
+            "representative": self.flags.representative,
             "model_version": self.model_version,
         }

@@ -118,4 +118,16 @@ def test_migrations_reach_head_and_are_idempotent(engine: Engine) -> None:
     db.upgrade(engine)  # a second run changes nothing
     with engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-    assert version == "0002"
+    assert version == "0003"
+
+
+def test_the_migrations_build_exactly_the_tables_the_models_describe(engine: Engine) -> None:
+    """A column added to a model without a migration would fail on a deployed database only."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from workflow.models import Base
+
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []

@@ -38,12 +38,14 @@ class Incoming:
     recipients: list[str] = field(default_factory=list)
     subject: str | None = None
     body_text: str = ""
+    new_text: str = ""
     raw: bytes | None = None
     in_reply_to: str | None = None
     references: list[str] = field(default_factory=list)
     automatic: bool = False
     defects: list[str] = field(default_factory=list)
     files: list[IncomingFile] = field(default_factory=list)
+    quiet: bool = False  # from an archive (triage import): recorded and classified, never answered
 
 
 def _write_file(directory: Path, data: bytes) -> tuple[str, str]:
@@ -72,7 +74,7 @@ def record_inbound(session: Session, incoming: Incoming, attachments_dir: Path) 
         sender=incoming.sender, recipients=list(incoming.recipients), subject=incoming.subject,
         body_text=incoming.body_text, raw=incoming.raw, received_at=incoming.received_at,
         in_reply_to=incoming.in_reply_to, references=list(incoming.references), automatic=incoming.automatic,
-        defects=list(incoming.defects),
+        defects=list(incoming.defects), new_text=incoming.new_text, quiet=incoming.quiet,
     )
     for file in incoming.files:
         digest, path = _write_file(attachments_dir, file.data)

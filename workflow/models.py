@@ -140,6 +140,8 @@ class ContactRestriction(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
     restriction: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(String(30), default="named_contact")  # RestrictionMode
+    contact: Mapped[str | None] = mapped_column(Text)  # the named officer or route the resident was given
     reason: Mapped[str] = mapped_column(Text)
     starts_on: Mapped[dt.date]
     review_on: Mapped[dt.date]
@@ -171,6 +173,8 @@ class Case(Base):
     refusal_explanation: Mapped[str | None] = mapped_column(Text)
     withdrawal_note: Mapped[str | None] = mapped_column(Text)
     ended_on: Mapped[dt.date | None]
+    awaiting: Mapped[str | None] = mapped_column(String(20))  # the question the bot asked and waits on (Awaiting)
+    adjustments_requested: Mapped[str | None] = mapped_column(Text)  # in the resident's words (5.10)
 
     resident: Mapped[Resident | None] = relationship()
     stages: Mapped[list[ComplaintStage]] = relationship(
@@ -300,6 +304,10 @@ class Message(Base):
     references: Mapped[list[str]] = mapped_column(default=list)
     automatic: Mapped[bool] = mapped_column(Boolean, default=False)  # auto-reply or bounce (RFC 3834)
     defects: Mapped[list[str]] = mapped_column(default=list)
+    new_text: Mapped[str] = mapped_column(Text, default="")  # without quoted history or signature
+    options: Mapped[list[str]] = mapped_column(default=list)  # answers offered as buttons on chat channels
+    quiet: Mapped[bool] = mapped_column(Boolean, default=False)  # imported from an archive: never answered
+    handled_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # when the conversation dealt with it
 
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message", cascade="all, delete-orphan")
 
@@ -393,3 +401,28 @@ class MailboxCursor(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OutboxItem(Base):
+    """Delivery state of one outgoing message; the message itself is the correspondence record (5.12).
+
+    A worker claims an item by setting claimed_until (a lease), so an item whose worker died is
+    claimed again once the lease runs out; the message's external_id is its idempotency key.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_until: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+    message: Mapped[Message] = relationship()

@@ -119,3 +119,29 @@ class Hazard(StrEnum):
     NONE = "none"
     SIGNIFICANT = "significant"
     EMERGENCY = "emergency"
+
+
+class Awaiting(StrEnum):
+    """The question the bot last asked on a case, so the resident's next words are read as its answer."""
+
+    CHOICE = "choice"  # complaint or request (1.3)
+    OUTCOME = "outcome"  # what would put it right (5.6)
+    ADJUSTMENTS = "adjustments"  # any help or another language (5.10)
+
+
+class ChoiceAnswer(StrEnum):
+    COMPLAINT = "complaint"
+    REQUEST = "request"
+
+
+class RestrictionMode(StrEnum):
+    """How the bot treats a resident under a contact restriction (5.14): always recorded, never ignored."""
+
+    NAMED_CONTACT = "named_contact"  # all contact goes through one officer; the bot only confirms receipt
+    NO_AUTOMATED_REPLIES = "no_automated_replies"  # recorded and routed; the bot sends nothing
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last retry; shown to supervisors

@@ -1,0 +1,475 @@
+"""The conversation with the resident, the same on every channel (DESIGN.md steps 2-4).
+
+A stored inbound message is handled once: it is matched to a case or opens one, classified,
+and answered through the outbox in the same transaction, so the record, the case's state and
+the reply are committed together or not at all. What the bot asked last is kept on the case
+(`awaiting`), so the resident's next message is read as the answer to it.
+
+Rules, with the Code's provisions:
+- 1.3: a resident who sounds unhappy is offered the choice to complain; a stated complaint or
+  escalation needs no question; a representative's complaint is a complaint like any other.
+- 1.5: choosing a complaint about a service request opens a linked complaint and the request
+  goes on; choosing a request for a complaint-like message opens the request.
+- 1.6: a survey reply gets the how-to-complain signpost, not the choice.
+- 5.6, 5.10: after logging, ask what outcome the resident wants, then whether they need any
+  adjustment or another language.
+- 5.14: under a contact restriction the message is recorded and routed as the restriction says.
+- 6.8: a related issue before the stage 1 response joins the complaint; after it, or when
+  unrelated, it is a new case.
+- 6.12: an unhappy reply to a stage 1 response escalates to stage 2 without asking why.
+- RFC 3834: automatic replies and bounces are recorded and never answered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.answers import answers_question, read_choice, says_nothing_needed
+from classifier.model import TriageModel
+from classifier.suggestion import Suggestion
+from workflow import audit, cases, outbox
+from workflow.calendar import WorkingCalendar
+from workflow.letters import Letters, long_date
+from workflow.lifecycle import FINAL, RESPOND_WITHIN, ComplaintLifecycle
+from workflow.models import Case, Classification, ContactRestriction, Message
+from workflow.residents import active_restriction, resident_for
+from workflow.threads import find_thread
+from workflow.vocabulary import (
+    Awaiting,
+    ChoiceAnswer,
+    ComplaintStatus,
+    Direction,
+    Kind,
+    LinkRelation,
+    RequestStatus,
+    RestrictionMode,
+)
+
+log = logging.getLogger(__name__)
+
+BOT = "bot"
+CHAT_CHANNELS = frozenset({"telegram", "webchat"})
+CHOICE_OPTIONS = ["complaint|Make a complaint", "request|Deal with it as a request"]
+FLOOD_WINDOW = dt.timedelta(minutes=1)
+FLOOD_REPLIES = 6  # automated replies to one address per minute; beyond that messages are kept, not answered
+BEFORE_STAGE1_RESPONSE = frozenset({ComplaintStatus.RECEIVED, ComplaintStatus.CHOICE_OFFERED,
+                                    ComplaintStatus.STAGE1_LOGGED, ComplaintStatus.STAGE1_ACKNOWLEDGED})
+AT_STAGE2 = frozenset({ComplaintStatus.ESCALATION_REQUESTED, ComplaintStatus.STAGE2_ACKNOWLEDGED})
+
+
+@dataclass
+class Turn:
+    """One inbound message being handled, with what the conversation learns about it."""
+
+    session: Session
+    message: Message
+    at: dt.datetime
+    chat: bool
+    text: str
+    suggestion: Suggestion | None = None
+    classification: Classification | None = None
+
+
+class Conversation:
+    def __init__(self, sessions: sessionmaker[Session], model: TriageModel, calendar: WorkingCalendar,
+                 letters: Letters, team_for: Callable[[str], str], now: Callable[[], dt.datetime]) -> None:
+        self.sessions = sessions
+        self.model = model
+        self.calendar = calendar
+        self.letters = letters
+        self.team_for = team_for
+        self.now = now
+
+    # -- the queue of stored, unhandled messages ------------------------------------------------
+
+    def handle_pending(self, limit: int = 100) -> int:
+        """Handle stored messages in arrival order; a message that fails is marked and left for an advisor."""
+        with self.sessions() as session:
+            query = (select(Message.id)
+                     .where(Message.direction == Direction.INBOUND.value, Message.handled_at.is_(None))
+                     .order_by(Message.received_at, Message.id).limit(limit))
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(session.scalars(query))
+        for message_id in ids:
+            try:
+                self.handle(message_id)
+            except Exception:
+                log.exception("handling message %d failed; it stays stored for an advisor", message_id)
+                with self.sessions() as session:
+                    message = session.get_one(Message, message_id)
+                    if message.handled_at is None:
+                        message.handled_at = self.now()
+                        audit.record(session, "handling_failed", BOT, self.now(), message_id=message_id)
+                        session.commit()
+        return len(ids)
+
+    def handle(self, message_id: int) -> None:
+        with self.sessions() as session:
+            message = session.get_one(Message, message_id, with_for_update=True)
+            if message.handled_at is not None or message.direction != Direction.INBOUND.value:
+                return
+            at = self.now()
+            chat = message.channel in CHAT_CHANNELS
+            turn = Turn(session, message, at, chat, _text_of(message))
+            self._handle(turn)
+            message.handled_at = at
+            session.commit()
+
+    # -- the decisions ----------------------------------------------------------------------------
+
+    def _handle(self, turn: Turn) -> None:
+        message, session = turn.message, turn.session
+        if not message.sender:
+            audit.record(session, "message_without_sender", BOT, turn.at, message_id=message.id)
+            self._classify(turn)
+            return
+        resident = resident_for(session, message.channel, message.sender, turn.at)
+        message.resident_id = resident.id
+        if turn.chat and turn.text.startswith("/") and not message.automatic:
+            self._command(turn, resident.id)
+            return
+        thread = find_thread(session, message, resident.id, chat=turn.chat)
+        case = thread.case if thread is not None else None
+        if message.automatic:  # RFC 3834: keep it with its case, never answer it
+            message.case_id = case.id if case is not None else None
+            audit.record(session, "automatic_reply_kept", BOT, turn.at, case=case, message_id=message.id)
+            return
+        if case is not None and case.awaiting and not message.quiet and answers_question(case.awaiting, turn.text):
+            self._answer(turn, case)
+            return
+        if case is not None and case.awaiting:
+            case.awaiting = None  # they wrote about something else: read it as a message of its own
+        suggestion = self._classify(turn)
+        restriction = active_restriction(session, resident, turn.at.date())
+        if restriction is not None:
+            self._restricted(turn, case, restriction, resident.id)
+        elif message.quiet:
+            self._attach_or_open(turn, case, resident.id)
+        elif suggestion is not None and suggestion.flags.survey and case is None:
+            self._survey(turn, resident.id)
+        elif case is not None:
+            self._continue(turn, case, resident.id)
+        else:
+            self._new_case(turn, resident.id)
+
+    def _continue(self, turn: Turn, case: Case, resident_id: int) -> None:
+        """A message that belongs to a case the resident already has."""
+        suggestion, status = turn.suggestion, case.status
+        unhappy = suggestion is not None and (suggestion.offer_choice or suggestion.flags.escalation)
+        if case.kind == Kind.COMPLAINT:
+            if status == ComplaintStatus.STAGE1_RESPONDED and unhappy:
+                self._escalate(turn, case)
+            elif status == ComplaintStatus.STAGE2_RESPONDED:
+                self._attach(turn, case)
+                self._reply(turn, case, "final_response_given")
+            elif status in BEFORE_STAGE1_RESPONSE and self._related(turn, case):
+                self._attach(turn, case)  # 6.8: part of the same complaint
+                audit.record(turn.session, "issue_added", BOT, turn.at, case=case, message_id=turn.message.id)
+                self._reply(turn, case, "added_to_case", complaint=True, hazard=self._hazard(turn, case))
+            elif status in AT_STAGE2:
+                self._attach(turn, case)
+                self._reply(turn, case, "added_to_case", complaint=True, hazard=self._hazard(turn, case))
+            else:  # ended, answered, or a new issue: never merged silently into a closed case (6.8)
+                self._new_case(turn, resident_id, related=case)
+            return
+        if status == RequestStatus.DONE:
+            self._new_case(turn, resident_id, related=case)
+        elif suggestion is not None and (suggestion.flags.explicit_complaint or _names_complaint(turn.text)):
+            if case.choice_offered_at is None:  # they asked before we offered: the offer is their own words
+                case.choice_offered_at = turn.at
+            self._attach(turn, case)
+            self._choice(turn, case)
+        elif unhappy:
+            self._attach(turn, case)  # 1.5: unhappy with how the request is going
+            self._offer(turn, case)
+        else:
+            self._attach(turn, case)
+            self._reply(turn, case, "added_to_case", complaint=False, hazard=self._hazard(turn, case))
+
+    def _new_case(self, turn: Turn, resident_id: int, related: Case | None = None) -> None:
+        suggestion = turn.suggestion
+        session = turn.session
+        if suggestion is not None and suggestion.flags.escalation:
+            responded = self._responded_complaint(session, resident_id)
+            if responded is not None:  # "I want stage 2" with no reference: their answered complaint
+                self._escalate(turn, responded)
+                return
+        stated = suggestion is not None and (suggestion.flags.explicit_complaint or suggestion.flags.escalation)
+        kind = Kind.COMPLAINT if stated else Kind(suggestion.kind if suggestion else Kind.ENQUIRY)
+        case = self._open(turn, kind, resident_id)
+        if related is not None:
+            cases.link(session, case, related, LinkRelation.RELATED_ISSUE, turn.at, BOT)
+        if stated:
+            lifecycle = ComplaintLifecycle(session, self.calendar)
+            lifecycle.log_stage1(case, turn.message.received_at, turn.at, BOT)
+            case.awaiting = Awaiting.OUTCOME.value
+            self._reply(turn, case, "complaint_logged", **self._dates(case), request_reference=None,
+                        escalation_requested=False, hazard=case.hazard)
+        elif suggestion is not None and suggestion.offer_choice:
+            self._offer(turn, case)
+        else:
+            self._reply(turn, case, "receipt", team=case.team or "Our team", language=case.language,
+                        hazard=case.hazard)
+
+    def _open(self, turn: Turn, kind: Kind, resident_id: int) -> Case:
+        suggestion = turn.suggestion
+        theme = suggestion.theme if suggestion is not None else "other"
+        representative = None
+        if suggestion is not None and suggestion.flags.representative:
+            words = "; ".join(suggestion.flags.cues.get("representative", []))
+            representative = f"{turn.message.sender} ({words})"
+        case = cases.open_case(turn.session, kind, turn.at, BOT, resident_id=resident_id, channel=turn.message.channel,
+                               theme=theme, team=self.team_for(theme), representative=representative)
+        if suggestion is not None:
+            case.hazard = suggestion.flags.hazard
+            case.language = suggestion.flags.language
+        self._attach(turn, case)
+        return case
+
+    def _offer(self, turn: Turn, case: Case) -> None:
+        """Code 1.3: the choice, in the resident's channel, recorded with the time it was offered."""
+        if case.kind == Kind.COMPLAINT:
+            ComplaintLifecycle(turn.session, self.calendar).offer_choice(case, turn.at, BOT)
+        else:
+            case.choice_offered_at = turn.at
+            audit.record(turn.session, "offer_choice", BOT, turn.at, case=case)
+        case.awaiting = Awaiting.CHOICE.value
+        self._reply(turn, case, "choice", chat=turn.chat, hazard=case.hazard, options=CHOICE_OPTIONS)
+
+    def _answer(self, turn: Turn, case: Case) -> None:
+        self._attach(turn, case)
+        awaiting = Awaiting(case.awaiting)
+        if awaiting == Awaiting.CHOICE:
+            self._choice(turn, case)
+        elif awaiting == Awaiting.OUTCOME:
+            stage = case.stage_record(case.stage)
+            if stage is not None:
+                stage.outcomes_sought = turn.text.strip()
+            audit.record(turn.session, "outcome_sought_recorded", BOT, turn.at, case=case, message_id=turn.message.id)
+            case.awaiting = Awaiting.ADJUSTMENTS.value
+            self._reply(turn, case, "adjustments_question")
+        else:
+            needs = not says_nothing_needed(turn.text)
+            if needs:
+                case.adjustments_requested = turn.text.strip()
+                audit.record(turn.session, "adjustments_requested", BOT, turn.at, case=case,
+                             message_id=turn.message.id)
+            case.awaiting = None
+            stage = case.stage_record(case.stage)
+            due = stage.acknowledgement_due if stage is not None else self.calendar.add(turn.at.date(), 5)
+            self._reply(turn, case, "thanks", adjustments=needs, acknowledgement_due=due)
+
+    def _choice(self, turn: Turn, case: Case) -> None:
+        answer = read_choice(turn.text)
+        session = turn.session
+        if answer is None:
+            self._reply(turn, case, "choice_unclear", chat=turn.chat, options=CHOICE_OPTIONS)
+            return
+        case.awaiting = None
+        lifecycle = ComplaintLifecycle(session, self.calendar)
+        received_at = self._first_received(session, case)
+        if answer == ChoiceAnswer.COMPLAINT:
+            if case.kind == Kind.COMPLAINT:
+                complaint, request_reference = case, None
+            else:
+                case.choice_answer, case.choice_answered_at = ChoiceAnswer.COMPLAINT.value, turn.at
+                if case.kind == Kind.SERVICE_REQUEST:
+                    complaint = cases.raise_complaint_about_request(session, case, turn.at, BOT)
+                else:
+                    complaint = cases.open_case(session, Kind.COMPLAINT, turn.at, BOT, resident_id=case.resident_id,
+                                                channel=case.channel, theme=case.theme, team=case.team,
+                                                representative=case.representative)
+                    cases.link(session, complaint, case, LinkRelation.RELATED_ISSUE, turn.at, BOT)
+                complaint.hazard, complaint.language = case.hazard, case.language
+                request_reference = case.reference if case.kind == Kind.SERVICE_REQUEST else None
+            lifecycle.log_stage1(complaint, received_at, turn.at, BOT)
+            complaint.choice_answer, complaint.choice_answered_at = ChoiceAnswer.COMPLAINT.value, turn.at
+            complaint.awaiting = Awaiting.OUTCOME.value
+            self._reply(turn, complaint, "complaint_logged", **self._dates(complaint),
+                        request_reference=request_reference, escalation_requested=False, hazard=complaint.hazard)
+            return
+        if case.kind == Kind.COMPLAINT:
+            lifecycle.decline(case, turn.at, BOT)
+            request = cases.open_case(session, Kind.SERVICE_REQUEST, turn.at, BOT, resident_id=case.resident_id,
+                                      channel=case.channel, theme=case.theme, team=case.team,
+                                      representative=case.representative)
+            request.hazard, request.language = case.hazard, case.language
+            cases.link(session, case, request, LinkRelation.COMPLAINT_ABOUT_REQUEST, turn.at, BOT)
+        else:
+            case.choice_answer, case.choice_answered_at = ChoiceAnswer.REQUEST.value, turn.at
+            audit.record(session, "decline", BOT, turn.at, case=case)
+            request = case
+        self._reply(turn, request, "request_chosen", team=request.team or "Our team")
+
+    def _escalate(self, turn: Turn, case: Case) -> None:
+        """6.12: the resident is unhappy with the stage 1 response; no reasons are asked for."""
+        self._attach(turn, case)
+        stage = ComplaintLifecycle(turn.session, self.calendar).request_escalation(case, turn.at, BOT)
+        self._reply(turn, case, "escalation_logged", acknowledgement_due=stage.acknowledgement_due)
+
+    def _survey(self, turn: Turn, resident_id: int) -> None:
+        """1.6: a survey comment is not a complaint, but the reply says how to make one."""
+        case = self._open(turn, Kind.FEEDBACK, resident_id)
+        self._reply(turn, case, "survey_signpost")
+
+    def _restricted(self, turn: Turn, case: Case | None, restriction: ContactRestriction, resident_id: int) -> None:
+        """5.14: recorded and routed, never ignored; the bot asks nothing and says only what was agreed."""
+        if case is None or case.status in FINAL or case.status == RequestStatus.DONE:
+            kind = Kind(turn.suggestion.kind) if turn.suggestion is not None else Kind.ENQUIRY
+            case = self._open(turn, kind, resident_id)
+        else:
+            self._attach(turn, case)
+        audit.record(turn.session, "restriction_applied", BOT, turn.at, case=case, message_id=turn.message.id,
+                     mode=restriction.mode)
+        if restriction.mode == RestrictionMode.NAMED_CONTACT:
+            self._reply(turn, case, "restricted_receipt", contact=restriction.contact, hazard=case.hazard)
+
+    def _attach_or_open(self, turn: Turn, case: Case | None, resident_id: int) -> None:
+        """An imported message: recorded on a case for advisors, nobody is written to."""
+        if case is not None:
+            self._attach(turn, case)
+        else:
+            kind = Kind(turn.suggestion.kind) if turn.suggestion is not None else Kind.ENQUIRY
+            self._open(turn, kind, resident_id)
+
+    def _command(self, turn: Turn, resident_id: int) -> None:
+        """Chat commands: /start and /help explain; /status REF shows only the resident's own cases."""
+        word, _, rest = turn.text.strip().partition(" ")
+        command = word.split("@", 1)[0].lower()
+        if command != "/status":
+            self._reply(turn, None, "help")
+            return
+        query = select(Case).where(Case.resident_id == resident_id).order_by(Case.id)
+        asked = rest.strip().upper()
+        if asked:
+            query = query.where(Case.reference == asked)
+        else:
+            query = query.where(Case.ended_on.is_(None))
+        found = [self._describe(case) for case in turn.session.scalars(query)]
+        if not asked and not found:
+            found = ["You have no open cases with us."]
+        self._reply(turn, None, "status", found=found, asked=asked or "that reference")
+
+    def _describe(self, case: Case) -> str:
+        """One line a resident can read: what the case is, where it has got to, and the next date."""
+        kind = case.kind.replace("_", " ")
+        stage = case.stage_record(case.stage)
+        if case.kind != Kind.COMPLAINT:
+            state = {"open": "we have it", "in_progress": "we are working on it", "done": "finished"}.get(
+                case.status, case.status.replace("_", " "))
+            return f"{case.reference}: {kind}, {state}."
+        if stage is None:
+            return f"{case.reference}: {kind}, waiting for your choice." if case.status == "choice_offered" else \
+                f"{case.reference}: {kind}, {case.status.replace('_', ' ')}."
+        if stage.acknowledged_on is None and case.ended_on is None:
+            return (f"{case.reference}: complaint at stage {stage.number}. We will contact you by "
+                    f"{long_date(stage.acknowledgement_due)}.")
+        if stage.responded_on is None and stage.response_due is not None and case.ended_on is None:
+            return (f"{case.reference}: complaint at stage {stage.number}. Our answer is due by "
+                    f"{long_date(stage.response_due)}.")
+        return f"{case.reference}: complaint, {case.status.replace('_', ' ')}."
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _classify(self, turn: Turn) -> Suggestion | None:
+        if not turn.text.strip():
+            return None
+        suggestion = self.model.suggest(turn.text)
+        data = suggestion.to_dict()
+        turn.suggestion = suggestion
+        turn.classification = Classification(
+            message_id=turn.message.id, case_id=turn.message.case_id, model_version=suggestion.model_version,
+            kind=suggestion.kind, kind_scores=suggestion.kind_scores, theme=suggestion.theme,
+            theme_scores=suggestion.theme_scores, offer_choice=suggestion.offer_choice,
+            flags={**data["flags"], "cues": data["cues"], "language": data["language"], "survey": data["survey"],
+                   "representative": data["representative"]},
+            created_at=turn.at,
+        )
+        turn.session.add(turn.classification)
+        return suggestion
+
+    def _attach(self, turn: Turn, case: Case) -> None:
+        turn.message.case_id = case.id
+        if turn.classification is not None:
+            turn.classification.case_id = case.id
+
+    def _related(self, turn: Turn, case: Case) -> bool:
+        """6.8: the same theme, or the resident wrote in the same thread without a clear new topic."""
+        suggestion = turn.suggestion
+        if suggestion is None or suggestion.theme == case.theme:
+            return True
+        return suggestion.theme_scores.get(suggestion.theme, 0.0) < 0.6
+
+    def _hazard(self, turn: Turn, case: Case) -> str:
+        """A hazard newly reported on an existing case raises the case's hazard, never lowers it."""
+        reported = turn.suggestion.flags.hazard if turn.suggestion is not None else "none"
+        order = ["none", "significant", "emergency"]
+        if order.index(reported) > order.index(case.hazard):
+            case.hazard = reported
+            audit.record(turn.session, "hazard_reported", BOT, turn.at, case=case, hazard=reported)
+            return reported
+        return "none"
+
+    def _dates(self, complaint: Case) -> dict[str, Any]:
+        stage = complaint.stage_record(complaint.stage)
+        assert stage is not None
+        latest = self.calendar.add(stage.acknowledgement_due, RESPOND_WITHIN[stage.number])
+        return {"acknowledgement_due": stage.acknowledgement_due, "response_due": latest}
+
+    @staticmethod
+    def _first_received(session: Session, case: Case) -> dt.datetime:
+        """When the dissatisfaction was first expressed: the stage 1 clock starts there, not at the answer."""
+        first = session.scalar(select(func.min(Message.received_at))
+                               .where(Message.case_id == case.id, Message.direction == Direction.INBOUND.value))
+        return first or case.opened_at
+
+    @staticmethod
+    def _responded_complaint(session: Session, resident_id: int) -> Case | None:
+        return session.scalar(select(Case).where(Case.resident_id == resident_id, Case.kind == Kind.COMPLAINT.value,
+                                                 Case.status == ComplaintStatus.STAGE1_RESPONDED.value)
+                              .order_by(Case.id.desc()))
+
+    def _reply(self, turn: Turn, case: Case | None, letter: str, options: list[str] | None = None,
+               **values: Any) -> None:
+        """Queue a reply in the resident's channel, unless the message may not be answered or they are flooding."""
+        message, session = turn.message, turn.session
+        if message.quiet or not message.sender:
+            return
+        since = turn.at - FLOOD_WINDOW
+        recent = session.scalar(select(func.count(Message.id)).where(
+            Message.direction == Direction.OUTBOUND.value, Message.channel == message.channel,
+            Message.resident_id == message.resident_id, Message.received_at >= since))
+        if (recent or 0) >= FLOOD_REPLIES:
+            audit.record(session, "reply_held_back", BOT, turn.at, case=case, message_id=message.id, letter=letter)
+            return
+        values.setdefault("hazard", "none")
+        text = self.letters.render(letter, reference=case.reference if case is not None else "", **values)
+        subject = message.subject or f"Your message to {self.letters.letterhead.landlord_name}"
+        if not subject.lower().startswith("re:"):
+            subject = f"Re: {subject}"
+        outbox.enqueue(session, channel=message.channel, address=message.sender, text=text, at=turn.at, case=case,
+                       resident_id=message.resident_id, subject=subject, options=options or [], in_reply_to=message.external_id if not turn.chat else None,
+                       references=list(message.references), automatic=True)
+
+
+def _names_complaint(text: str) -> bool:
+    """A short answer such as "COMPLAINT" to a letter that said how to make one."""
+    return len(text.split()) <= 12 and read_choice(text) == ChoiceAnswer.COMPLAINT and "complain" in text.lower()
+
+
+def _text_of(message: Message) -> str:
+    """What the resident wrote now: the new text of an email (not the quoted history), with a useful subject."""
+    body = (message.new_text or message.body_text or "").strip()
+    subject = (message.subject or "").strip()
+    if subject and not subject.lower().startswith(("re:", "fw:", "fwd:")) and subject.lower() not in body.lower():
+        return f"{subject}\n{body}" if body else subject
+    return body
+

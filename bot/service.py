@@ -1,0 +1,84 @@
+"""The background work of `triage run`, and the same work done once by `triage tick`.
+
+Two loops: the conversation handles stored messages (woken as soon as one is stored, and every
+few seconds anyway so nothing waits on a lost wake-up), and the outbox worker delivers what the
+conversation queued. Each loop survives its own errors: a failure is logged and the loop goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from bot.context import Context
+from bot.conversation import Conversation
+from bot.delivery import senders
+from classifier.model import TriageModel
+from workflow import outbox
+from workflow.outbox import Send
+
+log = logging.getLogger(__name__)
+BATCH = 100
+
+
+def conversation(context: Context, model: TriageModel) -> Conversation:
+    return Conversation(context.sessions, model, context.calendar, context.letters, context.settings.team_for,
+                        context.now)
+
+
+def tick(context: Context, model: TriageModel, channel_senders: dict[str, Send] | None = None) -> dict[str, int]:
+    """One pass of everything due now; what `triage tick` runs."""
+    handled = conversation(context, model).handle_pending()
+    sent = outbox.deliver_due(context.sessions, channel_senders or senders(context), context.now)
+    return {"handled": handled, "sent": sent}
+
+
+class Service:
+    def __init__(self, context: Context, model: TriageModel, channel_senders: dict[str, Send] | None = None,
+                 interval: float = 2.0) -> None:
+        self.context = context
+        self.conversation = conversation(context, model)
+        self.senders = channel_senders if channel_senders is not None else senders(context)
+        self.interval = interval
+        self.stopping = threading.Event()
+        self.queued = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self.threads = [
+            threading.Thread(target=self._loop, args=("conversation", self._converse, self.context.wake),
+                             name="conversation", daemon=True),
+            threading.Thread(target=self._loop, args=("outbox", self._deliver, self.queued),
+                             name="outbox", daemon=True),
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        self.context.wake.set()
+        self.queued.set()
+        for thread in self.threads:
+            thread.join(timeout)
+
+    def _converse(self) -> None:
+        handled = self.conversation.handle_pending(limit=BATCH)
+        if handled:
+            self.queued.set()
+        if handled >= BATCH:  # more are waiting: go straight on
+            self.context.wake.set()
+
+    def _deliver(self) -> None:
+        outbox.deliver_due(self.context.sessions, self.senders, self.context.now)
+
+    def _loop(self, name: str, work: Callable[[], None], wake: threading.Event) -> None:
+        while not self.stopping.is_set():
+            wake.wait(self.interval)
+            wake.clear()
+            if self.stopping.is_set():
+                return
+            try:
+                work()
+            except Exception:
+                log.exception("%s pass failed; retrying", name)

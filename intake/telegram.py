@@ -1,0 +1,111 @@
+"""Telegram through python-telegram-bot's Bot: long polling that stores before it acknowledges.
+
+Telegram keeps every update until a later getUpdates names a higher offset, so the offset moves
+past an update only after the bot has stored it. (PTB's own Updater moves the offset as soon as
+it has fetched a batch, before any handler runs; an update in flight when the process dies
+would be lost, which is why the loop here is our own.) Updates that were stored but not yet
+acknowledged come again after a restart and are recognised as duplicates by their id, so
+messages sent while the bot was down are picked up on start and none is stored twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+
+from intake.message import InboundMessage
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+
+
+def inbound_from_update(update: Update) -> InboundMessage | None:
+    """A text message or a button press as an InboundMessage; other updates carry nothing to store."""
+    if update.callback_query is not None and update.callback_query.message is not None:
+        query = update.callback_query
+        return InboundMessage(channel=CHANNEL, external_id=f"callback-{query.id}",
+                              sender=str(query.message.chat.id), body_text=query.data or "",
+                              new_text=query.data or "", sent_at=None)
+    message = update.message or update.edited_message
+    if message is None:
+        return None
+    text = message.text or message.caption or ""
+    if not text:
+        text = "[a message without text: photo, sticker, voice or file]"
+    return InboundMessage(channel=CHANNEL, external_id=f"message-{message.chat.id}-{message.message_id}",
+                          sender=str(message.chat.id), body_text=text, new_text=text, sent_at=message.date)
+
+
+def keyboard(options: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup | None:
+    """One button a row, so long labels stay readable on a phone."""
+    if not options:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=value)] for value, label in options])
+
+
+class TelegramPoller:
+    def __init__(self, token: str, store: Callable[[InboundMessage], object], base_url: str | None = None,
+                 poll_timeout: int = 25, max_backoff: float = 60.0) -> None:
+        self.token = token
+        self.store = store
+        self.base_url = base_url or DEFAULT_BASE_URL
+        self.poll_timeout = poll_timeout
+        self.max_backoff = max_backoff
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        asyncio.run(self.run_async())
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def run_async(self) -> None:
+        backoff = 1.0
+        offset: int | None = None
+        bot = Bot(self.token, base_url=self.base_url)
+        while not self.stopping.is_set():
+            try:
+                async with bot:
+                    while not self.stopping.is_set():
+                        offset = await self.poll_once(bot, offset)
+                        backoff = 1.0
+            except (TelegramError, OSError) as error:
+                log.warning("Telegram polling failed (%s); retrying in %.0fs", type(error).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+
+    async def poll_once(self, bot: Bot, offset: int | None) -> int | None:
+        """Fetch, store each update, and only then let the offset move past it."""
+        updates = await bot.get_updates(offset=offset, timeout=self.poll_timeout,
+                                        allowed_updates=["message", "edited_message", "callback_query"],
+                                        read_timeout=self.poll_timeout + 10)
+        loop = asyncio.get_running_loop()
+        for update in updates:
+            message = inbound_from_update(update)
+            if message is not None:
+                await loop.run_in_executor(None, self.store, message)
+            if update.callback_query is not None:
+                try:
+                    await update.callback_query.answer()
+                except TelegramError:
+                    pass  # the spinner on the button times out by itself
+            offset = update.update_id + 1
+        return offset
+
+
+def send_message(token: str, base_url: str | None, chat_id: str, text: str,
+                 options: Sequence[tuple[str, str]] = ()) -> None:
+    """Send one message; raises on failure so the outbox retries it."""
+
+    async def send() -> None:
+        async with Bot(token, base_url=base_url or DEFAULT_BASE_URL) as bot:
+            await bot.send_message(chat_id=int(chat_id), text=text, reply_markup=keyboard(options))
+
+    asyncio.run(send())

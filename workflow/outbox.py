@@ -1,0 +1,193 @@
+"""The outbox: every outgoing message is written here, in the same transaction as the change that
+caused it, and a worker delivers it later with retries.
+
+Writing first means a reply is never lost when a channel is down, and never sent for a change
+that was rolled back. Delivery is claimed with a lease (claimed_until) by a compare-and-set
+UPDATE, which is safe on SQLite and on PostgreSQL; on PostgreSQL the candidates are also read
+with FOR UPDATE SKIP LOCKED so several workers do not even wait on each other. The message's
+external_id is its idempotency key: email uses it as the Message-ID, so a resend after a worker
+died mid-send is recognised as the same message by the receiving side.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflow import audit
+from workflow.models import Case, Message, OutboxItem
+from workflow.vocabulary import DeliveryStatus, Direction
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=5)
+MAX_ATTEMPTS = 10
+BACKOFF_BASE = dt.timedelta(seconds=30)
+BACKOFF_CAP = dt.timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a channel needs to send one message; built from the stored record, never from memory."""
+
+    key: str  # idempotency key: the message's external_id
+    channel: str
+    address: str
+    text: str
+    subject: str = ""
+    reference: str | None = None
+    options: list[str] = field(default_factory=list)
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    automatic: bool = True
+
+
+Send = Callable[[Delivery], None]
+
+
+def enqueue(
+    session: Session,
+    *,
+    channel: str,
+    address: str,
+    text: str,
+    at: dt.datetime,
+    case: Case | None = None,
+    resident_id: int | None = None,
+    subject: str = "",
+    options: Sequence[str] = (),
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    automatic: bool = True,
+) -> Message:
+    """Record an outgoing message as correspondence (5.12) and queue it; the caller commits."""
+    message = Message(
+        channel=channel, direction=Direction.OUTBOUND.value, external_id=f"out-{uuid.uuid4().hex}",
+        case_id=case.id if case is not None else None,
+        resident_id=resident_id if resident_id is not None else (case.resident_id if case is not None else None),
+        sender=None, recipients=[address], subject=subject, body_text=text, new_text=text, received_at=at,
+        in_reply_to=in_reply_to, references=list(references), automatic=automatic, options=list(options),
+        handled_at=at,
+    )
+    session.add(message)
+    session.flush()
+    session.add(OutboxItem(message_id=message.id, channel=channel, address=address, next_attempt_at=at, created_at=at))
+    audit.record(session, "message_queued", "bot" if automatic else "staff", at, case=case, message_id=message.id,
+                 channel=channel)
+    return message
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """30 s, 1 min, 2 min ... capped at two hours: a channel down overnight is retried all night."""
+    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+
+
+def claim(session: Session, worker: str, now: dt.datetime, limit: int = 20) -> list[int]:
+    """Claim up to limit due items for worker; commits, so the lease is visible to other workers."""
+    query = (
+        select(OutboxItem.id)
+        .where(OutboxItem.status == DeliveryStatus.PENDING.value, OutboxItem.next_attempt_at <= now,
+               or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now))
+        .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    candidates = list(session.scalars(query))
+    claimed = []
+    for item_id in candidates:
+        result = session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id, OutboxItem.status == DeliveryStatus.PENDING.value,
+                   or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now))
+            .values(claimed_by=worker, claimed_until=now + LEASE)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(item_id)
+    session.commit()
+    return claimed
+
+
+def delivery_for(session: Session, item_id: int) -> Delivery:
+    item = session.get_one(OutboxItem, item_id)
+    message = item.message
+    reference = None
+    if message.case_id is not None:
+        reference = session.get_one(Case, message.case_id).reference
+    return Delivery(
+        key=message.external_id or f"out-{message.id}", channel=item.channel, address=item.address,
+        text=message.body_text, subject=message.subject or "", reference=reference, options=list(message.options),
+        in_reply_to=message.in_reply_to, references=list(message.references), automatic=message.automatic,
+    )
+
+
+def _finish(session: Session, item_id: int, worker: str, values: dict[str, object]) -> bool:
+    result = session.execute(
+        update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.claimed_by == worker).values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def deliver_due(
+    sessions: sessionmaker[Session],
+    senders: Mapping[str, Send],
+    now: Callable[[], dt.datetime],
+    worker: str | None = None,
+    limit: int = 20,
+) -> int:
+    """One pass: claim due items, send each outside any transaction, record the result; returns sent count."""
+    worker = worker or f"worker-{uuid.uuid4().hex[:8]}"
+    with sessions() as session:
+        claimed = claim(session, worker, now(), limit)
+    sent = 0
+    for item_id in claimed:
+        with sessions() as session:
+            delivery = delivery_for(session, item_id)
+        send = senders.get(delivery.channel)
+        try:
+            if send is None:
+                raise LookupError(f"no sender configured for channel {delivery.channel}")
+            send(delivery)
+        except Exception as error:  # any failure is recorded and retried; the worker carries on
+            _record_failure(sessions, item_id, worker, now(), error)
+            continue
+        with sessions() as session:
+            if _finish(session, item_id, worker, {"status": DeliveryStatus.SENT.value, "sent_at": now(),
+                                                  "claimed_until": None, "last_error": None}):
+                item = session.get_one(OutboxItem, item_id)
+                audit.record(session, "message_sent", worker, now(), message_id=item.message_id,
+                             channel=item.channel)
+                sent += 1
+            session.commit()
+    return sent
+
+
+def _record_failure(sessions: sessionmaker[Session], item_id: int, worker: str, at: dt.datetime,
+                    error: Exception) -> None:
+    with sessions() as session:
+        item = session.get_one(OutboxItem, item_id)
+        attempts = item.attempts + 1
+        gave_up = attempts >= MAX_ATTEMPTS
+        reason = f"{type(error).__name__}: {error}"[:1000]
+        _finish(session, item_id, worker, {
+            "attempts": attempts, "last_error": reason, "claimed_until": None,
+            "next_attempt_at": at + backoff(attempts),
+            "status": DeliveryStatus.FAILED.value if gave_up else DeliveryStatus.PENDING.value,
+        })
+        audit.record(session, "delivery_failed", worker, at, message_id=item.message_id, channel=item.channel,
+                     attempt=attempts, gave_up=gave_up, error=type(error).__name__)
+        session.commit()
+    log.warning("delivery of outbox item %d failed (attempt %d): %s", item_id, attempts, type(error).__name__)
+
+
+def pending(session: Session, channels: Iterable[str] | None = None) -> list[OutboxItem]:
+    query = select(OutboxItem).where(OutboxItem.status == DeliveryStatus.PENDING.value).order_by(OutboxItem.id)
+    if channels is not None:
+        query = query.where(OutboxItem.channel.in_(list(channels)))
+    return list(session.scalars(query))
