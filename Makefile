@@ -25,5 +25,9 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
+# Sends about 30 example messages through the running product (start `make run` first).
+demo: install
+	$(BIN)/triage demo
+
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -162,6 +162,23 @@ def run() -> None:
 
 
 @app.command()
+def demo() -> None:
+    """Send about 30 example messages through the running product: email by SMTP, chat over HTTP."""
+    from bot import demo as examples
+
+    settings = Settings()
+    web_url = f"http://{settings.web_host}:{settings.web_port}"
+    try:
+        counts = examples.run(settings.smtp_host, settings.smtp_port, settings.landlord_email, web_url)
+    except OSError as error:
+        typer.echo(f"error: cannot reach the running product ({error}); start it first with `make run`", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"sent {counts['email']} emails to {settings.smtp_host}:{settings.smtp_port} and "
+               f"{counts['webchat']} chat messages to {web_url}/chat; replies are in "
+               f"{settings.data_dir / 'outgoing'} (or your outbound SMTP server)")
+
+
+@app.command()
 def tick(
     now: Annotated[str | None, typer.Option("--now", help="ISO date-time to act as the current time")] = None,
 ) -> None:

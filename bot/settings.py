@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     outbound_smtp_url: str | None = None
     web_host: str = "127.0.0.1"
     web_port: int = 8000
+    public_url: str = ""  # how residents reach the web chat, e.g. https://housing.example.org; https sets secure cookies
     nation: Nation = Nation.ENGLAND
     imap_urls: Annotated[list[str], NoDecode] = []
     imap_password: str | None = None

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from bot.context import Context
+from bot.webchat_intake import webchat
 
 
 def create_app(context: Context) -> FastAPI:
@@ -22,4 +23,5 @@ def create_app(context: Context) -> FastAPI:
             return JSONResponse({"status": "unavailable", "database": type(error).__name__}, status_code=503)
         return JSONResponse({"status": "ok", "database": context.engine.dialect.name})
 
+    app.include_router(webchat(context))
     return app

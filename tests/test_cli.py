@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -78,9 +79,27 @@ def test_db_upgrade_uses_the_configured_database(tmp_path: Path) -> None:
     assert (tmp_path / "elsewhere" / "triage.sqlite3").exists()
 
 
+def _mail_to(outgoing: Path, address: str, containing: str, timeout: float = 60.0) -> EmailMessage:
+    """The first mail in the .eml drop addressed to address whose text contains a phrase."""
+    import email
+    import time
+    from email import policy
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(outgoing.glob("*.eml")):
+            mail = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+            if mail["To"] == address and containing in mail.get_body(("plain",)).get_content():
+                return mail  # type: ignore[return-value]
+        time.sleep(0.3)
+    raise AssertionError(f"no mail to {address} containing {containing!r} in {outgoing}")
+
+
 @pytest.mark.slow
-def test_run_starts_the_product_on_its_embedded_defaults(tmp_path: Path) -> None:
+def test_make_run_then_demo_then_a_resident_emails_and_answers_complaint(tmp_path: Path) -> None:
+    """Issue 5's acceptance: `triage run` on its embedded defaults, `triage demo`, then a resident's own mail."""
     import json
+    import smtplib
     import time
     import urllib.request
 
@@ -92,7 +111,7 @@ def test_run_starts_the_product_on_its_embedded_defaults(tmp_path: Path) -> None
     process = subprocess.Popen([TRIAGE, "run"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
@@ -104,17 +123,31 @@ def test_run_starts_the_product_on_its_embedded_defaults(tmp_path: Path) -> None
                 time.sleep(0.2)
         assert body == {"status": "ok", "database": "sqlite"}
         assert (tmp_path / "data" / "model" / "triage.skops").exists(), "the model is built on first start"
-        import smtplib
 
+        demo = subprocess.run([TRIAGE, "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert demo.returncode == 0, demo.stderr
+        assert "sent 22 emails" in demo.stdout and "8 chat messages" in demo.stdout
+
+        outgoing = tmp_path / "data" / "outgoing"
         with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
-            reply = client.sendmail("jo@example.net", ["housing@example.org"],
-                                    b"From: jo@example.net\r\nMessage-ID: <run-1@example.net>\r\n"
-                                    b"Subject: Leak\r\n\r\nWater is coming through my ceiling.\r\n")
-        assert reply == {}
+            client.sendmail("new.user@example.net", ["housing@example.org"],
+                            b"From: new.user@example.net\r\nTo: housing@example.org\r\n"
+                            b"Message-ID: <own-1@example.net>\r\nSubject: Repair\r\n\r\n"
+                            b"I reported my broken window a month ago and my repair still has not been done.\r\n")
+        offer = _mail_to(outgoing, "new.user@example.net", "COMPLAINT or REQUEST")
+        answer = (f"From: new.user@example.net\r\nTo: housing@example.org\r\nMessage-ID: <own-2@example.net>\r\n"
+                  f"In-Reply-To: {offer['Message-ID']}\r\nSubject: Re: {offer['Subject']}\r\n\r\ncomplaint\r\n")
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
+            client.sendmail("new.user@example.net", ["housing@example.org"], answer.encode())
+        acknowledgement = _mail_to(outgoing, "new.user@example.net", "logged your complaint")
+        text = acknowledgement.get_body(("plain",)).get_content()
+        assert "Your complaint reference is CMP-" in text
+        assert " at the latest" in text and "We will contact you by " in text
+
         engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'triage.sqlite3'}")
         with engine.connect() as connection:
-            rows = connection.exec_driver_sql("SELECT external_id, sender FROM messages").all()
-        assert rows == [("<run-1@example.net>", "jo@example.net")]
+            inbound = connection.exec_driver_sql("SELECT count(*) FROM messages WHERE direction = 'inbound'").scalar()
+        assert inbound == 32
     finally:
         process.terminate()
         process.wait(timeout=30)

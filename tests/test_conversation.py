@@ -335,3 +335,33 @@ def test_a_flood_of_messages_is_all_kept_but_not_all_answered(desk: Desk) -> Non
         kept = session.scalar(select(func.count(Message.id)).where(
             Message.sender == "flood@example.net", Message.handled_at.is_not(None)))
         assert kept == 15
+
+
+def test_a_reply_to_a_finished_request_is_a_new_case_not_merged_into_the_old_one(desk: Desk) -> None:
+    """Issue 4's threading rule: a new topic in an old thread is never silently merged into a closed case."""
+    desk.write("Please could someone replace the broken light bulb cover in my hallway?")
+    (receipt,) = desk.replies()
+    old = reference_in(receipt)
+    with desk.context.sessions() as session:
+        request = cases.by_reference(session, old)
+        assert request is not None
+        cases.set_request_status(session, request, "done", desk.clock, "advisor")
+        session.commit()
+    desk.later(days=30)
+    desk.write("Hello again, now the bathroom door handle has come off. Can you send someone?", answering=receipt)
+    (reply,) = desk.replies()
+    assert reference_in(reply) != old
+
+
+def test_a_reference_quoted_in_a_new_email_finds_the_residents_case_and_no_one_elses(desk: Desk) -> None:
+    desk.write("Please can someone look at my blocked kitchen sink?")
+    (receipt,) = desk.replies()
+    reference = reference_in(receipt)
+    desk.later(hours=2)
+    desk.write(f"About {reference}: the water is now backing up into the bath too.", subject="Sink")
+    (mine,) = desk.replies()
+    assert reference_in(mine) == reference
+    desk.write(f"About {reference}: what is happening with this?", subject="Sink", sender="stranger@example.net")
+    (theirs,) = desk.replies()
+    assert reference_in(theirs) != reference
+    assert "blocked kitchen sink" not in text(theirs)

@@ -13,12 +13,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow import audit
-from workflow.models import Attachment, MailboxCursor, Message
+from workflow.models import Attachment, ContactPoint, MailboxCursor, Message
 from workflow.vocabulary import Direction
 
 
@@ -109,3 +109,19 @@ def save_cursor(session: Session, mailbox: str, uidvalidity: int, last_uid: int,
     else:
         cursor.uidvalidity, cursor.last_uid, cursor.updated_at = uidvalidity, last_uid, at
     session.commit()
+
+
+def chat_history(session: Session, channel: str, address: str, after_id: int = 0, limit: int = 200) -> list[Message]:
+    """A chat's messages both ways, oldest first: what the visitor sees when the page loads again.
+
+    Inbound lines are found by their sender, replies by the resident behind the address, so a
+    message is shown at once, before the conversation has handled it.
+    """
+    resident_id = session.scalar(select(ContactPoint.resident_id).where(ContactPoint.channel == channel,
+                                                                          ContactPoint.address == address))
+    mine = Message.sender == address
+    if resident_id is not None:
+        mine = or_(mine, and_(Message.direction == Direction.OUTBOUND.value, Message.resident_id == resident_id))
+    query = (select(Message).where(Message.channel == channel, Message.id > after_id, mine)
+             .order_by(Message.id.desc()).limit(limit))
+    return list(reversed(list(session.scalars(query))))

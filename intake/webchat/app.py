@@ -1,0 +1,161 @@
+"""The web chat: a page any resident can use, with or without JavaScript, and an embeddable widget.
+
+Every action is a plain form post that works without JavaScript; a small same-origin script only
+saves the page reload and fetches replies as they arrive. A visitor is known by a random token
+in an HttpOnly cookie, so the conversation survives a reload; only a hash of the token is
+stored, so a copy of the database cannot be used to read someone's chat. Each post carries a
+nonce that becomes the message's id, so a double click or a retried post is stored once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from intake.message import InboundMessage
+from intake.webchat.limits import RateLimit
+
+CHANNEL = "webchat"
+HERE = Path(__file__).parent
+VISITOR_COOKIE = "triage_chat"
+CSRF_COOKIE = "triage_chat_csrf"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@dataclass(frozen=True)
+class ChatLine:
+    id: int
+    from_resident: bool
+    text: str
+    at: dt.datetime
+    options: list[tuple[str, str]] = field(default_factory=list)
+
+
+Store = Callable[[InboundMessage], tuple[int, bool]]
+History = Callable[[str, int], list[ChatLine]]  # (visitor address, after this line id) -> lines
+
+
+def address_of(token: str) -> str:
+    """The stored address of a visitor: a hash of their cookie, never the cookie itself."""
+    return "v-" + hashlib.sha256(token.encode()).hexdigest()[:40]
+
+
+@dataclass
+class ChatSettings:
+    landlord_name: str
+    landlord_phone: str
+    max_chars: int = 5000
+    reply_wait_seconds: float = 3.0
+    per_visitor: RateLimit = field(default_factory=lambda: RateLimit(10, 60))
+    per_client: RateLimit = field(default_factory=lambda: RateLimit(60, 60))
+    secure_cookies: bool = False
+
+
+def webchat_router(store: Store, history: History, settings: ChatSettings) -> APIRouter:
+    router = APIRouter()
+    templates = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape())
+
+    def visitor(request: Request) -> tuple[str, bool]:
+        token = request.cookies.get(VISITOR_COOKIE)
+        if token and 20 <= len(token) <= 64:
+            return token, False
+        return secrets.token_urlsafe(24), True
+
+    def with_cookies(response: Response, token: str, csrf: str) -> Response:
+        for name, value in ((VISITOR_COOKIE, token), (CSRF_COOKIE, csrf)):
+            # Behind HTTPS the cookies are SameSite=None so the widget works framed in the landlord's site.
+            response.set_cookie(name, value, max_age=60 * 60 * 24 * 90, httponly=True,
+                                samesite="none" if settings.secure_cookies else "lax",
+                                secure=settings.secure_cookies, path="/chat")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers[name] = value
+        return response
+
+    def page(request: Request, error: str | None = None, status: int = 200) -> Response:
+        token, _ = visitor(request)
+        csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(16)
+        lines = history(address_of(token), 0)
+        html = templates.get_template("chat.html").render(
+            lines=lines, landlord_name=settings.landlord_name, landlord_phone=settings.landlord_phone,
+            csrf=csrf, nonce=secrets.token_urlsafe(12), error=error, max_chars=settings.max_chars,
+            embedded=request.query_params.get("embed") == "1",
+            last_id=lines[-1].id if lines else 0,
+        )
+        return with_cookies(HTMLResponse(html, status_code=status), token, csrf)
+
+    @router.get("/chat", response_class=HTMLResponse)
+    def chat_page(request: Request) -> Response:
+        return page(request)
+
+    @router.post("/chat")
+    def chat_post(request: Request, text: Annotated[str, Form()] = "", nonce: Annotated[str, Form()] = "",
+                  csrf: Annotated[str, Form()] = "") -> Response:
+        wants_json = "application/json" in request.headers.get("accept", "")
+        token, new_visitor = visitor(request)
+
+        def refuse(message: str, status: int) -> Response:
+            if wants_json:
+                return JSONResponse({"error": message}, status_code=status)
+            return page(request, message, status)
+
+        if new_visitor or not csrf or csrf != request.cookies.get(CSRF_COOKIE):
+            return refuse("Your session has expired. Please type your message again.", 403)
+        text = text.strip()
+        if not text:
+            return refuse("Please type a message first.", 400)
+        if len(text) > settings.max_chars:
+            return refuse(f"Your message is too long. Please keep it under {settings.max_chars} characters, "
+                          "or send it in parts.", 413)
+        client = request.client.host if request.client else "unknown"
+        if not settings.per_visitor.allow(token) or not settings.per_client.allow(client):
+            return refuse("You have sent a lot of messages in a short time. Please wait a minute and try again. "
+                          f"In an emergency phone {settings.landlord_phone}.", 429)
+        address = address_of(token)
+        nonce = "".join(ch for ch in nonce if ch.isalnum() or ch in "-_")[:40] or secrets.token_urlsafe(12)
+        message_id, _created = store(InboundMessage(channel=CHANNEL, external_id=f"{address}-{nonce}", sender=address,
+                                                    body_text=text, new_text=text,
+                                                    sent_at=dt.datetime.now(dt.UTC)))
+        if wants_json:
+            return JSONResponse({"stored": message_id})
+        deadline = time.monotonic() + settings.reply_wait_seconds
+        while time.monotonic() < deadline:  # without JavaScript, show the reply on the next page if it is quick
+            if any(not line.from_resident for line in history(address, message_id)):
+                break
+            time.sleep(0.2)
+        return with_cookies(RedirectResponse("/chat#latest", status_code=303), token, csrf)
+
+    @router.get("/chat/messages")
+    def chat_messages(request: Request, after: Annotated[int, Query(ge=0)] = 0) -> Response:
+        token = request.cookies.get(VISITOR_COOKIE)
+        if not token:
+            return JSONResponse({"lines": []})
+        lines = history(address_of(token), after)
+        return JSONResponse({"lines": [
+            {"id": line.id, "from_resident": line.from_resident, "text": line.text,
+             "at": line.at.isoformat(), "options": [{"value": v, "label": lb} for v, lb in line.options]}
+            for line in lines
+        ]}, headers=SECURITY_HEADERS)
+
+    @router.get("/chat/static/{name}")
+    def chat_static(name: str) -> Response:
+        if name not in ("chat.js", "chat.css", "widget.js"):
+            return Response(status_code=404)
+        media = "text/css" if name.endswith(".css") else "text/javascript"
+        return FileResponse(HERE / "static" / name, media_type=media, headers={"Cache-Control": "max-age=300"})
+
+    return router
