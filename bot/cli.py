@@ -142,12 +142,15 @@ def run() -> None:
     for poller in pollers:
         threading.Thread(target=poller.run, name=f"imap {poller.config.key}", daemon=True).start()
         log.info("reading IMAP mailbox %s", poller.config.key)
-    from bot.telegram_intake import telegram_poller
+    from bot.telegram_intake import register_webhook, telegram_poller
 
     telegram = telegram_poller(context)
     if telegram is not None:
         threading.Thread(target=telegram.run, name="telegram", daemon=True).start()
-        log.info("reading Telegram updates")
+        log.info("reading Telegram updates by long polling")
+    elif context.settings.telegram_webhook_url:
+        register_webhook(context)
+        log.info("Telegram delivers updates to the webhook")
     log.info("SMTP listening on %s:%s for %s", context.settings.smtp_host, context.settings.smtp_port,
              ", ".join(context.settings.accepted_mail_domains))
     try:

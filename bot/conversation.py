@@ -173,7 +173,8 @@ class Conversation:
             elif status in BEFORE_STAGE1_RESPONSE and self._related(turn, case):
                 self._attach(turn, case)  # 6.8: part of the same complaint
                 audit.record(turn.session, "issue_added", BOT, turn.at, case=case, message_id=turn.message.id)
-                self._reply(turn, case, "added_to_case", complaint=True, hazard=self._hazard(turn, case))
+                self._reply(turn, case, "added_to_case", complaint=status != ComplaintStatus.CHOICE_OFFERED,
+                            hazard=self._hazard(turn, case))
             elif status in AT_STAGE2:
                 self._attach(turn, case)
                 self._reply(turn, case, "added_to_case", complaint=True, hazard=self._hazard(turn, case))

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from workflow.calendar import Nation, WorkingCalendar, parse_closure_days
@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     imap_processed_folder: str | None = None
     telegram_token: str | None = None
     telegram_base_url: str | None = None
+    telegram_webhook_url: str | None = None  # e.g. https://housing.example.org/telegram/webhook; unset: long polling
+    telegram_webhook_secret: str | None = None  # required with the webhook: Telegram sends it on every call
 
     landlord_name: str = "Example Housing"
     landlord_phone: str = "0300 000 0000"
@@ -83,6 +85,12 @@ class Settings(BaseSettings):
         if value < 0:
             raise ValueError("homes owned cannot be negative")
         return value
+
+    @model_validator(mode="after")
+    def _webhook_has_secret(self) -> Settings:
+        if self.telegram_webhook_url and not (self.telegram_webhook_secret or "").strip():
+            raise ValueError("TRIAGE_TELEGRAM_WEBHOOK_SECRET is required with TRIAGE_TELEGRAM_WEBHOOK_URL")
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from bot.context import Context
+from bot.telegram_intake import telegram_webhook
 from bot.webchat_intake import webchat
 
 
@@ -24,4 +25,7 @@ def create_app(context: Context) -> FastAPI:
         return JSONResponse({"status": "ok", "database": context.engine.dialect.name})
 
     app.include_router(webchat(context))
+    telegram = telegram_webhook(context)
+    if telegram is not None:
+        app.include_router(telegram)
     return app

@@ -1,4 +1,5 @@
-"""Telegram through python-telegram-bot's Bot: long polling that stores before it acknowledges.
+"""Telegram through python-telegram-bot's Bot: long polling (the default) or a webhook, each of
+which stores an update before Telegram is told it arrived.
 
 Telegram keeps every update until a later getUpdates names a higher offset, so the offset moves
 past an update only after the bot has stored it. (PTB's own Updater moves the offset as soon as
@@ -11,10 +12,14 @@ messages sent while the bot was down are picked up on start and none is stored t
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
@@ -109,3 +114,42 @@ def send_message(token: str, base_url: str | None, chat_id: str, text: str,
             await bot.send_message(chat_id=int(chat_id), text=text, reply_markup=keyboard(options))
 
     asyncio.run(send())
+
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def webhook_router(store: Callable[[InboundMessage], object], secret: str) -> APIRouter:
+    """Telegram POSTs each update here; 200 only after it is stored, so a failure makes Telegram retry.
+
+    Telegram sends the secret given to setWebhook in a header on every call; anything without it
+    is refused, so nobody else can post messages in a resident's name.
+    """
+    router = APIRouter()
+
+    @router.post(WEBHOOK_PATH)
+    async def receive(request: Request) -> JSONResponse:
+        if not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
+            return JSONResponse({"ok": False}, status_code=403)
+        try:
+            data: Any = await request.json()
+            message = inbound_from_update(Update.de_json(data, None))
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"ok": True, "ignored": "not an update"})  # a retry would not help
+        if message is not None:
+            await asyncio.get_running_loop().run_in_executor(None, store, message)
+        return JSONResponse({"ok": True})
+
+    return router
+
+
+def set_webhook(token: str, base_url: str | None, url: str, secret: str) -> None:
+    """Tell Telegram where to deliver updates; pending updates are kept, not dropped."""
+
+    async def register() -> None:
+        async with Bot(token, base_url=base_url or DEFAULT_BASE_URL) as bot:
+            await bot.set_webhook(url=url, secret_token=secret,
+                                  allowed_updates=["message", "edited_message", "callback_query"])
+
+    asyncio.run(register())

@@ -33,6 +33,7 @@ class FakeTelegram:
         self.update_ids = itertools.count(1000)
         self.message_ids = itertools.count(1)
         self.get_updates_calls = 0
+        self.webhook: dict[str, Any] | None = None
 
     # -- the resident's side ----------------------------------------------------------------
 
@@ -50,8 +51,17 @@ class FakeTelegram:
 
     def _queue(self, body: dict[str, Any]) -> None:
         with self.lock:
-            self.updates.append({"update_id": next(self.update_ids), **body})
+            self.updates.append(self.update(body))
             self.lock.notify_all()
+
+    def update(self, body: dict[str, Any]) -> dict[str, Any]:
+        """An update as Telegram would send it, by long polling or to a webhook."""
+        return {"update_id": next(self.update_ids), **body}
+
+    def message_update(self, chat_id: int, text: str) -> dict[str, Any]:
+        person = {"id": chat_id, "is_bot": False, "first_name": "Ann"}
+        return self.update({"message": {"message_id": next(self.message_ids), "date": int(time.time()),
+                                        "chat": {"id": chat_id, "type": "private"}, "from": person, "text": text}})
 
     def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
         with self.lock:
@@ -72,6 +82,10 @@ class FakeTelegram:
             with self.lock:
                 self.sent.append(message)
             return message
+        if method == "setWebhook":
+            with self.lock:
+                self.webhook = params
+            return True
         if method in ("answerCallbackQuery", "deleteWebhook", "setMyCommands"):
             return True
         raise LookupError(method)

@@ -134,3 +134,37 @@ def test_a_flood_from_one_chat_is_all_stored_and_answered_only_a_few_times(chat:
     eventually(all_stored)
     time.sleep(1)
     assert 1 <= len(chat.api.sent_to(801)) <= 6
+
+
+def test_webhook_mode_registers_with_a_secret_and_refuses_posts_without_it(
+        database_url: str, tmp_path: Path, trained_data_dir: Path) -> None:
+    import httpx
+
+    from bot.telegram_intake import register_webhook
+    from bot.web import create_app
+    from tests.servers import web_server
+
+    with fake_telegram() as (api, base_url):
+        settings = Settings(_env_file=None, database_url=database_url, data_dir=tmp_path, telegram_token=TOKEN,
+                            telegram_base_url=base_url, telegram_webhook_url="https://housing.example.org/telegram/webhook",
+                            telegram_webhook_secret="s3cret-from-the-environment")
+        context = Context(settings)
+        context.migrate()
+        assert telegram_poller(context) is None
+        register_webhook(context)
+        assert api.webhook is not None and api.webhook["secret_token"] == "s3cret-from-the-environment"
+        service = Service(context, TriageModel.load(trained_data_dir / "model" / "triage.skops"), interval=0.2)
+        service.start()
+        try:
+            with web_server(create_app(context)) as url:
+                forged = httpx.post(f"{url}/telegram/webhook", json=api.message_update(901, "hello"))
+                assert forged.status_code == 403
+                real = httpx.post(f"{url}/telegram/webhook", json=api.message_update(902, "When is my rent due?"),
+                                  headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-from-the-environment"})
+                assert real.status_code == 200
+                (receipt,) = eventually(lambda: api.sent_to(902))
+                assert "Your reference is" in receipt["text"]
+                assert api.sent_to(901) == []
+        finally:
+            service.stop()
+            context.engine.dispose()
