@@ -53,6 +53,7 @@ def db_upgrade() -> None:
 def users_add(
     name: str,
     role: Annotated[str, typer.Option(help="advisor, supervisor or admin")],
+    email: Annotated[str | None, typer.Option(help="where reminders and overdue alerts are sent")] = None,
 ) -> None:
     """Add a console user; asks for the password (at least 12 characters)."""
     from workflow.users import add_user
@@ -62,7 +63,7 @@ def users_add(
     context.migrate()
     try:
         with context.sessions.begin() as session:
-            user = add_user(session, name, role, password, utcnow(), actor="cli")
+            user = add_user(session, name, role, password, utcnow(), actor="cli", email=email)
             typer.echo(f"added {user.username} ({user.role})")
     except (DomainError, ValueError) as error:
         typer.echo(f"error: {error}", err=True)
@@ -185,7 +186,8 @@ def demo() -> None:
 def tick(
     now: Annotated[str | None, typer.Option("--now", help="ISO date-time to act as the current time")] = None,
 ) -> None:
-    """One pass of the scheduled work: handle stored messages, deliver the outbox."""
+    """One pass of the scheduled work: handle stored messages, acknowledgements, reminders and alerts due,
+    hazard clocks, then deliver the outbox."""
     from bot.models import ensure_model
     from bot.service import tick as one_pass
 

@@ -36,6 +36,7 @@ from classifier.model import TriageModel
 from classifier.suggestion import Suggestion
 from workflow import audit, cases, outbox
 from workflow.calendar import WorkingCalendar
+from workflow.hazards import report_hazard
 from workflow.letters import Letters, long_date
 from workflow.lifecycle import FINAL, RESPOND_WITHIN, ComplaintLifecycle
 from workflow.models import Case, Classification, ContactRestriction, Message
@@ -230,7 +231,7 @@ class Conversation:
         case = cases.open_case(turn.session, kind, turn.at, BOT, resident_id=resident_id, channel=turn.message.channel,
                                theme=theme, team=self.team_for(theme), representative=representative)
         if suggestion is not None:
-            case.hazard = suggestion.flags.hazard
+            report_hazard(turn.session, case, suggestion.flags.hazard, turn.message.received_at, self.calendar, BOT)
             case.language = suggestion.flags.language
         self._attach(turn, case)
         return case
@@ -289,7 +290,7 @@ class Conversation:
                                                 channel=case.channel, theme=case.theme, team=case.team,
                                                 representative=case.representative)
                     cases.link(session, complaint, case, LinkRelation.RELATED_ISSUE, turn.at, BOT)
-                complaint.hazard, complaint.language = case.hazard, case.language
+                _copy_hazard(case, complaint)
                 request_reference = case.reference if case.kind == Kind.SERVICE_REQUEST else None
             lifecycle.log_stage1(complaint, received_at, turn.at, BOT)
             complaint.choice_answer, complaint.choice_answered_at = ChoiceAnswer.COMPLAINT.value, turn.at
@@ -302,7 +303,7 @@ class Conversation:
             request = cases.open_case(session, Kind.SERVICE_REQUEST, turn.at, BOT, resident_id=case.resident_id,
                                       channel=case.channel, theme=case.theme, team=case.team,
                                       representative=case.representative)
-            request.hazard, request.language = case.hazard, case.language
+            _copy_hazard(case, request)
             cases.link(session, case, request, LinkRelation.COMPLAINT_ABOUT_REQUEST, turn.at, BOT)
         else:
             case.choice_answer, case.choice_answered_at = ChoiceAnswer.REQUEST.value, turn.at
@@ -412,10 +413,7 @@ class Conversation:
     def _hazard(self, turn: Turn, case: Case) -> str:
         """A hazard newly reported on an existing case raises the case's hazard, never lowers it."""
         reported = turn.suggestion.flags.hazard if turn.suggestion is not None else "none"
-        order = ["none", "significant", "emergency"]
-        if order.index(reported) > order.index(case.hazard):
-            case.hazard = reported
-            audit.record(turn.session, "hazard_reported", BOT, turn.at, case=case, hazard=reported)
+        if report_hazard(turn.session, case, reported, turn.message.received_at, self.calendar, BOT):
             return reported
         return "none"
 
@@ -452,6 +450,7 @@ class Conversation:
             audit.record(session, "reply_held_back", BOT, turn.at, case=case, message_id=message.id, letter=letter)
             return
         values.setdefault("hazard", "none")
+        values.setdefault("alternative_formats", case.adjustments_requested if case is not None else None)
         text = self.letters.render(letter, reference=case.reference if case is not None else "", **values)
         subject = message.subject or f"Your message to {self.letters.letterhead.landlord_name}"
         if not subject.lower().startswith("re:"):
@@ -459,6 +458,11 @@ class Conversation:
         outbox.enqueue(session, channel=message.channel, address=message.sender, text=text, at=turn.at, case=case,
                        resident_id=message.resident_id, subject=subject, options=options or [], in_reply_to=message.external_id if not turn.chat else None,
                        references=list(message.references), automatic=True)
+
+
+def _copy_hazard(source: Case, target: Case) -> None:
+    """A case opened from another carries its hazard clock and language, not a new clock."""
+    target.hazard, target.hazard_due_at, target.language = source.hazard, source.hazard_due_at, source.language
 
 
 def _names_complaint(text: str) -> bool:

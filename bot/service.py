@@ -1,8 +1,9 @@
 """The background work of `triage run`, and the same work done once by `triage tick`.
 
-Two loops: the conversation handles stored messages (woken as soon as one is stored, and every
-few seconds anyway so nothing waits on a lost wake-up), and the outbox worker delivers what the
-conversation queued. Each loop survives its own errors: a failure is logged and the loop goes on.
+Three loops: the conversation handles stored messages (woken as soon as one is stored, and every
+few seconds anyway so nothing waits on a lost wake-up); the scheduler does what the calendar
+makes due, every minute; the outbox worker delivers what both queued. Each loop survives its
+own errors: a failure is logged and the loop goes on.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.delivery import senders
 from classifier.model import TriageModel
 from workflow import outbox
 from workflow.outbox import Send
+from workflow.scheduler import Scheduler, Timing
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -27,22 +29,32 @@ def conversation(context: Context, model: TriageModel) -> Conversation:
                         context.now)
 
 
+def schedule(context: Context) -> dict[str, int]:
+    """Acknowledgements, reminders, alerts and hazard clocks due now."""
+    timing = Timing(context.settings.acknowledge_hour, context.settings.remind_working_days)
+    with context.sessions() as session:
+        return Scheduler(session, context.calendar, context.letters, timing).run(context.now())
+
+
 def tick(context: Context, model: TriageModel, channel_senders: dict[str, Send] | None = None) -> dict[str, int]:
     """One pass of everything due now; what `triage tick` runs."""
     handled = conversation(context, model).handle_pending()
+    scheduled = schedule(context)
     sent = outbox.deliver_due(context.sessions, channel_senders or senders(context), context.now)
-    return {"handled": handled, "sent": sent}
+    return {"handled": handled, **scheduled, "sent": sent}
 
 
 class Service:
     def __init__(self, context: Context, model: TriageModel, channel_senders: dict[str, Send] | None = None,
-                 interval: float = 2.0) -> None:
+                 interval: float = 2.0, schedule_interval: float = 60.0) -> None:
         self.context = context
         self.conversation = conversation(context, model)
         self.senders = channel_senders if channel_senders is not None else senders(context)
         self.interval = interval
+        self.schedule_interval = schedule_interval
         self.stopping = threading.Event()
         self.queued = threading.Event()
+        self.due = threading.Event()  # wakes the scheduler early (on stop)
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -51,6 +63,8 @@ class Service:
                              name="conversation", daemon=True),
             threading.Thread(target=self._loop, args=("outbox", self._deliver, self.queued),
                              name="outbox", daemon=True),
+            threading.Thread(target=self._loop, args=("scheduler", self._schedule, self.due,
+                                                      self.schedule_interval), name="scheduler", daemon=True),
         ]
         for thread in self.threads:
             thread.start()
@@ -59,6 +73,7 @@ class Service:
         self.stopping.set()
         self.context.wake.set()
         self.queued.set()
+        self.due.set()
         for thread in self.threads:
             thread.join(timeout)
 
@@ -69,12 +84,17 @@ class Service:
         if handled >= BATCH:  # more are waiting: go straight on
             self.context.wake.set()
 
+    def _schedule(self) -> None:
+        if any(schedule(self.context).values()):
+            self.queued.set()
+
     def _deliver(self) -> None:
         outbox.deliver_due(self.context.sessions, self.senders, self.context.now)
 
-    def _loop(self, name: str, work: Callable[[], None], wake: threading.Event) -> None:
+    def _loop(self, name: str, work: Callable[[], None], wake: threading.Event, interval: float | None = None
+              ) -> None:
         while not self.stopping.is_set():
-            wake.wait(self.interval)
+            wake.wait(interval or self.interval)
             wake.clear()
             if self.stopping.is_set():
                 return

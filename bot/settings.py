@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     ombudsman_website: str = "https://www.housing-ombudsman.org.uk"
     ombudsman_address: str = "PO Box 1484, Unit D, Preston, PR2 0ET"
     homes_owned: int = 0
+    acknowledge_hour: int = 15  # London hour on the last day when an unacknowledged complaint is acknowledged
+    remind_working_days: int = 2  # reminders to the handler this many working days before a deadline
     closure_days: str = ""
     teams: dict[str, str] = {}
     training_data_dir: Path = Path(__file__).resolve().parents[1] / "training_data"
@@ -77,6 +79,13 @@ class Settings(BaseSettings):
     @classmethod
     def _known_themes(cls, value: dict[str, str]) -> dict[str, str]:
         team_map(value)
+        return value
+
+    @field_validator("acknowledge_hour")
+    @classmethod
+    def _an_hour(cls, value: int) -> int:
+        if not 0 <= value <= 23:
+            raise ValueError("the acknowledgement hour is 0 to 23 (London time)")
         return value
 
     @field_validator("homes_owned")

@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from classifier.model import TriageModel
+from tests.desk import Desk
 from tests.servers import postgres_server
 from workflow import db
 
@@ -95,3 +97,18 @@ def trained_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = subprocess.run([triage, "train"], env=env, cwd=data_dir, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def model(trained_data_dir: Path) -> TriageModel:
+    return TriageModel.load(trained_data_dir / "model" / "triage.skops")
+
+
+@pytest.fixture
+def desk(tmp_path: Path, model: TriageModel, sqlite_template: Path) -> Iterator[Desk]:
+    """A resident's view of the landlord's mailbox on a fresh SQLite database (tests/desk.py)."""
+    database = tmp_path / "triage.sqlite3"
+    database.write_bytes(sqlite_template.read_bytes())
+    desk = Desk(f"sqlite:///{database}", tmp_path / "data", model)
+    yield desk
+    desk.context.engine.dispose()

@@ -9,110 +9,17 @@ makes the dates in the letters exact.
 from __future__ import annotations
 
 import datetime as dt
-import email
-import itertools
-from collections.abc import Iterator
-from email import policy
 from email.message import EmailMessage
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
-from bot.context import Context
-from bot.inbound import store_message
-from bot.service import tick
-from bot.settings import Settings
-from classifier.model import TriageModel
-from intake.email.parse import parse
+from tests.desk import MONDAY, Desk, reference_in, text
 from workflow import cases
 from workflow.calendar import london_date
 from workflow.letters import long_date
 from workflow.lifecycle import ComplaintLifecycle
 from workflow.models import Case, ContactRestriction, Message, Resident
 from workflow.vocabulary import ComplaintStatus, Direction, Kind, LinkRelation
-
-MONDAY = dt.datetime(2026, 11, 16, 9, 30, tzinfo=dt.UTC)
-_ids = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def model(trained_data_dir: Path) -> TriageModel:
-    return TriageModel.load(trained_data_dir / "model" / "triage.skops")
-
-
-class Desk:
-    """A landlord's mailbox as a resident sees it: send a letter, read the replies."""
-
-    def __init__(self, database_url: str, data_dir: Path, model: TriageModel) -> None:
-        self.clock = MONDAY
-        settings = Settings(_env_file=None, database_url=database_url, data_dir=data_dir,
-                            landlord_email="housing@example.org")
-        self.context = Context(settings, now=lambda: self.clock)
-        self.context.migrate()
-        self.model = model
-        self.seen = 0
-
-    def write(self, body: str, *, subject: str = "My home", sender: str = "ann.jones@example.net",
-              answering: EmailMessage | None = None, headers: dict[str, str] | None = None) -> str:
-        message = EmailMessage()
-        message["From"] = f"Resident <{sender}>"
-        message["To"] = "housing@example.org"
-        message["Subject"] = f"Re: {answering['Subject']}" if answering is not None else subject
-        message["Message-ID"] = f"<resident-{next(_ids)}@example.net>"
-        if answering is not None:
-            message["In-Reply-To"] = answering["Message-ID"]
-            message["References"] = answering["Message-ID"]
-            quoted = "\n".join("> " + line for line in answering.get_body(("plain",)).get_content().splitlines())
-            body = f"{body}\n\nOn Monday, Example Housing <housing@example.org> wrote:\n{quoted}\n"
-        for name, value in (headers or {}).items():
-            message[name] = value
-        message.set_content(body)
-        store_message(self.context, parse(message.as_bytes()))
-        return str(message["Message-ID"])
-
-    def replies(self) -> list[EmailMessage]:
-        """Run the scheduler once and return the mail it sent since the last look."""
-        tick(self.context, self.model)
-        with self.context.sessions() as session:
-            keys = list(session.scalars(select(Message.external_id).where(
-                Message.direction == Direction.OUTBOUND.value, Message.id > self.seen).order_by(Message.id)))
-            self.seen = session.scalar(select(func.max(Message.id))) or 0
-        mails = []
-        for key in keys:
-            (path,) = (self.context.settings.data_dir / "outgoing").glob(f"{key}_*.eml")
-            mails.append(email.message_from_bytes(path.read_bytes(), policy=policy.default))
-        return mails
-
-    def case(self, reference: str) -> Case:
-        with self.context.sessions() as session:
-            found = cases.by_reference(session, reference)
-            assert found is not None
-            found.stages, found.actions  # load them before the session closes
-            return found
-
-    def later(self, **delta: float) -> None:
-        self.clock += dt.timedelta(**delta)
-
-
-def text(mail: EmailMessage) -> str:
-    return mail.get_body(("plain",)).get_content()
-
-
-def reference_in(mail: EmailMessage) -> str:
-    subject = str(mail["Subject"])
-    return subject[subject.rindex("[") + 1:subject.rindex("]")]
-
-
-@pytest.fixture
-def desk(tmp_path: Path, model: TriageModel, request: pytest.FixtureRequest) -> Iterator[Desk]:
-    template: Path = request.getfixturevalue("sqlite_template")
-    database = tmp_path / "triage.sqlite3"
-    database.write_bytes(template.read_bytes())
-    desk = Desk(f"sqlite:///{database}", tmp_path / "data", model)
-    yield desk
-    desk.context.engine.dispose()
-
 
 CHASING = ("I reported my broken boiler three weeks ago and nobody has come. We still have no hot water "
            "and I am fed up with being ignored.")

@@ -4,46 +4,28 @@ in for the resident's mail provider. This is issue 5's "done when", as a test.""
 
 from __future__ import annotations
 
-import email
-import queue
 import smtplib
 from collections.abc import Iterator
-from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bot.context import Context
 from bot.email_intake import smtp_controller
 from bot.service import Service
 from bot.settings import Settings
 from classifier.model import TriageModel
+from tests.mail_sink import Mailbox, sink as mail_sink
 from tests.servers import free_port
 from workflow import cases
 from workflow.vocabulary import ComplaintStatus
 
 
-class Mailbox:
-    """The resident's mail provider: every message our outbound SMTP delivers lands here."""
-
-    def __init__(self) -> None:
-        self.received: queue.Queue[EmailMessage] = queue.Queue()
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.received.put(email.message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
-        return "250 OK"
-
-    def next(self, timeout: float = 30.0) -> EmailMessage:
-        return self.received.get(timeout=timeout)
-
-
 @pytest.fixture
 def running(database_url: str, tmp_path: Path, trained_data_dir: Path) -> Iterator[tuple[Context, Mailbox]]:
     mailbox = Mailbox()
-    sink = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    sink = mail_sink(mailbox, free_port())
     sink.start()
     settings = Settings(_env_file=None, database_url=database_url, data_dir=tmp_path, smtp_port=free_port(),
                         landlord_email="housing@example.org", outbound_smtp_url=f"smtp://127.0.0.1:{sink.port}")

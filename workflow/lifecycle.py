@@ -277,6 +277,19 @@ class ComplaintLifecycle:
         self._move(case, to, Event.REQUEST_ESCALATION, actor, at, acknowledgement_due=stage.acknowledgement_due)
         return stage
 
+    def agree_updates(self, case: Case, at: dt.datetime, actor: str, *, every_working_days: int) -> ComplaintStage:
+        """5.9: a response will be late, so updates are agreed with the resident at this interval."""
+        stage = self._current_stage(case)
+        if case.status not in AWAITING_LANDLORD or stage.responded_on is not None:
+            raise DomainError(f"{case.reference} is not waiting for a response")
+        if not 1 <= every_working_days <= 20:
+            raise DomainError("an update interval is between 1 and 20 working days")
+        stage.update_every_days = every_working_days
+        stage.next_update_on = self.calendar.add(london_date(at), every_working_days)
+        audit.record(self.session, "updates_agreed", actor, at, case=case, every_working_days=every_working_days,
+                     next_update_on=stage.next_update_on)
+        return stage
+
     def close(self, case: Case, at: dt.datetime, actor: str) -> None:
         to = self._check(case, Event.CLOSE)
         self._move(case, to, Event.CLOSE, actor, at)

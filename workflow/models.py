@@ -70,6 +70,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(320))  # where reminders and alerts go
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -166,6 +167,9 @@ class Case(Base):
     representative: Mapped[str | None] = mapped_column(Text)  # who wrote on the resident's behalf (1.3, 3.6)
     language: Mapped[str | None] = mapped_column(String(20))
     hazard: Mapped[str] = mapped_column(String(20), default="none")
+    hazard_due_at: Mapped[dt.datetime | None]  # Awaab's Law: made safe (24 h) or inspected (10 working days) by
+    hazard_made_safe_at: Mapped[dt.datetime | None]
+    hazard_action: Mapped[str | None] = mapped_column(Text)  # what was done, recorded by an advisor
     choice_offered_at: Mapped[dt.datetime | None]
     choice_answer: Mapped[str | None] = mapped_column(String(20))  # complaint | request
     choice_answered_at: Mapped[dt.datetime | None]
@@ -217,6 +221,9 @@ class ComplaintStage(Base):
     reasons: Mapped[str | None] = mapped_column(Text)
     remedies: Mapped[list[str]] = mapped_column(default=list)
     remedy_detail: Mapped[str | None] = mapped_column(Text)
+    auto_acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)  # by the scheduler on the last day
+    update_every_days: Mapped[int | None] = mapped_column(Integer)  # agreed update interval, working days (5.9)
+    next_update_on: Mapped[dt.date | None]
 
     case: Mapped[Case] = relationship(back_populates="stages")
     extensions: Mapped[list[Extension]] = relationship(
@@ -426,3 +433,14 @@ class OutboxItem(Base):
     sent_at: Mapped[dt.datetime | None]
 
     message: Mapped[Message] = relationship()
+
+
+class Notice(Base):
+    """A scheduled message that has been queued, by key, so it is queued once by any number of workers."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

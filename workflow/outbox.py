@@ -65,12 +65,17 @@ def enqueue(
     in_reply_to: str | None = None,
     references: Sequence[str] = (),
     automatic: bool = True,
+    to_staff: bool = False,
 ) -> Message:
-    """Record an outgoing message as correspondence (5.12) and queue it; the caller commits."""
+    """Record an outgoing message as correspondence (5.12) and queue it; the caller commits.
+
+    A notice to staff is kept with its case but not in the resident's own correspondence.
+    """
     message = Message(
         channel=channel, direction=Direction.OUTBOUND.value, external_id=f"out-{uuid.uuid4().hex}",
         case_id=case.id if case is not None else None,
-        resident_id=resident_id if resident_id is not None else (case.resident_id if case is not None else None),
+        resident_id=None if to_staff else resident_id if resident_id is not None else (
+            case.resident_id if case is not None else None),
         sender=None, recipients=[address], subject=subject, body_text=text, new_text=text, received_at=at,
         in_reply_to=in_reply_to, references=list(references), automatic=automatic, options=list(options),
         handled_at=at,

@@ -18,7 +18,8 @@ _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
 
 
-def add_user(session: Session, username: str, role: Role | str, password: str, at: dt.datetime, actor: str) -> User:
+def add_user(session: Session, username: str, role: Role | str, password: str, at: dt.datetime, actor: str,
+             email: str | None = None) -> User:
     username = username.strip()
     if not username:
         raise DomainError("a user needs a name")
@@ -27,7 +28,10 @@ def add_user(session: Session, username: str, role: Role | str, password: str, a
         raise DomainError(f"passwords are at least {MIN_PASSWORD_LENGTH} characters")
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise DomainError(f"there is already a user called {username}")
-    user = User(username=username, role=role.value, password_hash=_hasher.hash(password), created_at=at)
+    if email is not None and "@" not in email:
+        raise DomainError(f"{email!r} is not an email address")
+    user = User(username=username, role=role.value, password_hash=_hasher.hash(password), created_at=at,
+                email=email.strip().lower() if email else None)
     session.add(user)
     session.flush()
     audit.record(session, "user_added", actor, at, user_id=user.id, role=role.value)

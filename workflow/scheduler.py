@@ -1,0 +1,240 @@
+"""The work that falls due by the calendar, done by `triage run` every minute and by `triage tick`.
+
+- The automatic acknowledgement (DESIGN.md step 5): a complaint nobody has acknowledged is
+  acknowledged on the last working day it can be (6.2, 6.11), at a configured London hour, with
+  the resident's own words as the definition and a request to correct it.
+- Reminders to the handler a configured number of working days before each deadline, and
+  overdue alerts to supervisors once a deadline has passed.
+- Agreed update intervals (5.9), review dates of adjustments and restrictions (5.10, 5.14), and
+  hazard clocks (Awaab's Law).
+
+Every notice has a key and is recorded in `notices` in the same transaction as its message, so
+any number of schedulers on one PostgreSQL queue it once; a pass can be repeated safely.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from workflow import outbox
+from workflow.calendar import LONDON, WorkingCalendar, london_date
+from workflow.letters import Letters, long_date
+from workflow.lifecycle import ComplaintLifecycle
+from workflow.models import Adjustment, Case, ComplaintStage, ContactRestriction, Message, Notice, User
+from workflow.vocabulary import ComplaintStatus, Direction, Role
+
+ACTOR = "scheduler"
+DEFINITION_CHARS = 1500
+WAITING_FOR_ACKNOWLEDGEMENT = (ComplaintStatus.STAGE1_LOGGED.value, ComplaintStatus.ESCALATION_REQUESTED.value)
+WAITING_FOR_RESPONSE = (ComplaintStatus.STAGE1_ACKNOWLEDGED.value, ComplaintStatus.STAGE2_ACKNOWLEDGED.value)
+
+
+@dataclass(frozen=True)
+class Timing:
+    acknowledge_at_hour: int = 15  # London hour on the last day at which an unacknowledged complaint is acknowledged
+    remind_working_days: int = 2  # how long before a deadline the handler is reminded
+
+
+class Scheduler:
+    def __init__(self, session: Session, calendar: WorkingCalendar, letters: Letters, timing: Timing) -> None:
+        self.session = session
+        self.calendar = calendar
+        self.letters = letters
+        self.timing = timing
+
+    def run(self, now: dt.datetime) -> dict[str, int]:
+        """One pass; commits after each piece of work so one failure does not undo the rest."""
+        counts = {
+            "acknowledged": self.acknowledge_due(now),
+            "reminders": self.remind(now),
+            "overdue": self.overdue(now),
+            "hazards": self.hazards(now),
+            "updates": self.updates(now),
+            "reviews": self.reviews(now),
+        }
+        return counts
+
+    # -- the automatic acknowledgement ----------------------------------------------------------
+
+    def acknowledge_due(self, now: dt.datetime) -> int:
+        today = london_date(now)
+        late_in_the_day = now.astimezone(LONDON).hour >= self.timing.acknowledge_at_hour
+        query = (select(ComplaintStage).join(Case)
+                 .where(Case.status.in_(WAITING_FOR_ACKNOWLEDGEMENT), ComplaintStage.acknowledged_on.is_(None),
+                        ComplaintStage.acknowledgement_due <= today)
+                 .order_by(ComplaintStage.id))
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=ComplaintStage)
+        done = 0
+        for stage in list(self.session.scalars(query)):
+            if stage.acknowledgement_due == today and not late_in_the_day:
+                continue
+            if stage.number != stage.case.stage:
+                continue
+            self._acknowledge(stage, now)
+            self.session.commit()
+            done += 1
+        return done
+
+    def _acknowledge(self, stage: ComplaintStage, now: dt.datetime) -> None:
+        case = stage.case
+        words = self._residents_words(case)
+        outcomes = stage.outcomes_sought or "You have not told us yet. Please reply and tell us what would put things right."
+        ComplaintLifecycle(self.session, self.calendar).acknowledge(
+            case, now, ACTOR, handler_id=None, definition=words, outcomes_sought=outcomes,
+            responsible_for=case.team or "Our housing service")
+        stage.auto_acknowledged = True
+        assert stage.response_due is not None
+        text = self.letters.render("acknowledgement", reference=case.reference, stage=stage.number, definition=words,
+                                   outcomes_sought=outcomes, responsible_for=case.team or "Our housing service",
+                                   not_responsible_for=stage.not_responsible_for, auto=True,
+                                   response_due=stage.response_due, alternative_formats=case.adjustments_requested)
+        self._to_resident(case, text, now, f"Your complaint {case.reference}")
+
+    def _residents_words(self, case: Case) -> str:
+        """The resident's first words on this complaint, as they wrote them (the new text, not quotes)."""
+        first = self.session.scalar(select(Message).where(Message.case_id == case.id,
+                                                          Message.direction == Direction.INBOUND.value,
+                                                          Message.automatic.is_(False))
+                                    .order_by(Message.received_at, Message.id))
+        text = " ".join(((first.new_text or first.body_text) if first is not None else "").split())
+        if not text:
+            return "Your complaint as you told it to us by phone or in person."
+        return text if len(text) <= DEFINITION_CHARS else text[:DEFINITION_CHARS].rsplit(" ", 1)[0] + " ..."
+
+    def _to_resident(self, case: Case, text: str, now: dt.datetime, subject: str) -> None:
+        """In the channel the resident last wrote from, threaded to their last message."""
+        last = self.session.scalar(select(Message).where(Message.case_id == case.id,
+                                                         Message.direction == Direction.INBOUND.value,
+                                                         Message.sender.is_not(None), Message.quiet.is_(False))
+                                   .order_by(Message.received_at.desc(), Message.id.desc()))
+        if last is None or last.sender is None:
+            return  # made by phone or letter: the advisor sends it; the record shows it was not sent
+        chat = last.channel in ("telegram", "webchat")
+        outbox.enqueue(self.session, channel=last.channel, address=last.sender, text=text, at=now, case=case,
+                       subject=subject if chat else f"Re: {last.subject or subject}",
+                       in_reply_to=None if chat else last.external_id, references=list(last.references))
+
+    # -- notices to staff -------------------------------------------------------------------------
+
+    def _notice(self, key: str, case: Case | None, recipients: list[str], now: dt.datetime, headline: str,
+                details: str) -> bool:
+        """Queue one notice to staff, once for its key across every worker; True when queued now."""
+        if not recipients:
+            return False
+        try:
+            with self.session.begin_nested():
+                self.session.add(Notice(key=key, case_id=case.id if case is not None else None, created_at=now))
+                self.session.flush()
+        except IntegrityError:
+            return False
+        text = self.letters.render("staff_notice", headline=headline, details=details,
+                                   reference=case.reference if case is not None else "none")
+        for address in recipients:
+            outbox.enqueue(self.session, channel="email", address=address, text=text, at=now, case=case,
+                           subject=headline, to_staff=True)
+        self.session.commit()
+        return True
+
+    def _supervisors(self) -> list[str]:
+        return list(self.session.scalars(select(User.email).where(
+            User.role.in_([Role.SUPERVISOR.value, Role.ADMIN.value]), User.active.is_(True), User.email.is_not(None))
+            .order_by(User.id)))
+
+    def _handler_or_supervisors(self, stage: ComplaintStage) -> list[str]:
+        if stage.handler_id is not None:
+            handler = self.session.get(User, stage.handler_id)
+            if handler is not None and handler.email and handler.active:
+                return [handler.email]
+        return self._supervisors()
+
+    def _open_deadlines(self) -> list[tuple[ComplaintStage, str, dt.date]]:
+        """(stage, what is due, when) for every deadline still to be met."""
+        found = []
+        for stage in self.session.scalars(select(ComplaintStage).join(Case).where(
+                Case.status.in_(WAITING_FOR_ACKNOWLEDGEMENT + WAITING_FOR_RESPONSE)).order_by(ComplaintStage.id)):
+            if stage.number != stage.case.stage:
+                continue
+            if stage.acknowledged_on is None:
+                found.append((stage, "acknowledgement", stage.acknowledgement_due))
+            elif stage.responded_on is None and stage.response_due is not None:
+                found.append((stage, "response", stage.response_due))
+        return found
+
+    def remind(self, now: dt.datetime) -> int:
+        today = london_date(now)
+        horizon = self.calendar.add(today, self.timing.remind_working_days)
+        sent = 0
+        for stage, what, due in self._open_deadlines():
+            if today <= due <= horizon:
+                sent += self._notice(
+                    f"remind:{stage.id}:{what}:{due.isoformat()}", stage.case, self._handler_or_supervisors(stage),
+                    now, f"Due {long_date(due)}: stage {stage.number} {what} for {stage.case.reference}",
+                    f"The stage {stage.number} {what} for complaint {stage.case.reference} is due by {long_date(due)}. "
+                    f"If it will be late, agree an extension with the resident and tell them why.")
+        return sent
+
+    def overdue(self, now: dt.datetime) -> int:
+        today = london_date(now)
+        sent = 0
+        for stage, what, due in self._open_deadlines():
+            if due < today:
+                sent += self._notice(
+                    f"overdue:{stage.id}:{what}:{due.isoformat()}", stage.case, self._supervisors(), now,
+                    f"Overdue: stage {stage.number} {what} for {stage.case.reference}",
+                    f"The stage {stage.number} {what} for complaint {stage.case.reference} was due by "
+                    f"{long_date(due)} and has not been recorded.")
+        return sent
+
+    def hazards(self, now: dt.datetime) -> int:
+        sent = 0
+        for case in self.session.scalars(select(Case).where(Case.hazard_due_at.is_not(None),
+                                                            Case.hazard_made_safe_at.is_(None),
+                                                            Case.hazard_due_at < now).order_by(Case.id)):
+            assert case.hazard_due_at is not None
+            sent += self._notice(
+                f"hazard:{case.id}:{case.hazard_due_at.isoformat()}", case, self._supervisors(), now,
+                f"Hazard not made safe: {case.reference} ({case.hazard})",
+                f"A {case.hazard} hazard reported on {case.reference} was due to be "
+                f"{'made safe' if case.hazard == 'emergency' else 'inspected'} by "
+                f"{case.hazard_due_at.astimezone(LONDON):%H:%M on %d %B %Y} and nothing has been recorded.")
+        return sent
+
+    def updates(self, now: dt.datetime) -> int:
+        today = london_date(now)
+        sent = 0
+        for stage in self.session.scalars(select(ComplaintStage).join(Case).where(
+                ComplaintStage.next_update_on.is_not(None), ComplaintStage.next_update_on <= today,
+                ComplaintStage.responded_on.is_(None), Case.status.in_(WAITING_FOR_RESPONSE + WAITING_FOR_ACKNOWLEDGEMENT))):
+            assert stage.next_update_on is not None and stage.update_every_days is not None
+            due = stage.next_update_on
+            sent += self._notice(
+                f"update:{stage.id}:{due.isoformat()}", stage.case, self._handler_or_supervisors(stage), now,
+                f"Update due to the resident: {stage.case.reference}",
+                f"You agreed to update the resident on complaint {stage.case.reference} every "
+                f"{stage.update_every_days} working days (Code 5.9). The next update is due {long_date(due)}.")
+            stage.next_update_on = self.calendar.add(due, stage.update_every_days)
+            self.session.commit()
+        return sent
+
+    def reviews(self, now: dt.datetime) -> int:
+        today = london_date(now)
+        sent = 0
+        for adjustment in self.session.scalars(select(Adjustment).where(
+                Adjustment.ended_at.is_(None), Adjustment.review_on <= today)):
+            sent += self._notice(f"review-adjustment:{adjustment.id}:{adjustment.review_on.isoformat()}", None,
+                                 self._supervisors(), now, "A reasonable adjustment is due for review",
+                                 f"The adjustment agreed with resident {adjustment.resident_id} is due for review "
+                                 f"on {long_date(adjustment.review_on)} (Code 5.10).")
+        for restriction in self.session.scalars(select(ContactRestriction).where(
+                ContactRestriction.ended_at.is_(None), ContactRestriction.review_on <= today)):
+            sent += self._notice(f"review-restriction:{restriction.id}:{restriction.review_on.isoformat()}", None,
+                                 self._supervisors(), now, "A contact restriction is due for review",
+                                 f"The contact restriction on resident {restriction.resident_id} is due for review "
+                                 f"on {long_date(restriction.review_on)} (Code 5.14, 5.15).")
+        return sent
