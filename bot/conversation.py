@@ -452,9 +452,7 @@ class Conversation:
         values.setdefault("hazard", "none")
         values.setdefault("alternative_formats", case.adjustments_requested if case is not None else None)
         text = self.letters.render(letter, reference=case.reference if case is not None else "", **values)
-        subject = message.subject or f"Your message to {self.letters.letterhead.landlord_name}"
-        if not subject.lower().startswith("re:"):
-            subject = f"Re: {subject}"
+        subject = outbox.reply_subject(message.subject, f"Your message to {self.letters.letterhead.landlord_name}")
         outbox.enqueue(session, channel=message.channel, address=message.sender, text=text, at=turn.at, case=case,
                        resident_id=message.resident_id, subject=subject, options=options or [], in_reply_to=message.external_id if not turn.chat else None,
                        references=list(message.references), automatic=True)

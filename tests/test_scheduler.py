@@ -152,3 +152,64 @@ def test_an_emergency_hazard_has_its_own_24_hour_clock_until_someone_records_it_
         session.commit()
     desk.later(days=1)
     assert desk.replies() == []
+
+
+def test_one_complaint_through_every_deadline_of_both_stages(desk: Desk) -> None:
+    """Each message the calendar makes due, in order, and nothing else."""
+    staff(desk)
+    calendar = desk.context.calendar
+    reference = logged_complaint(desk)
+    received = london_date(MONDAY)
+
+    def day(date: dt.date, hour: int = 9) -> list[str]:
+        desk.clock = at_london(date, hour)
+        return [f"{m['To']}: {subject(m)}" for m in desk.replies()]
+
+    ack_due = calendar.add(received, 5)
+    assert day(calendar.add(received, 3)) == [f"sam@example.org: Due {long_date(ack_due)}: stage 1 acknowledgement "
+                                              f"for {reference}"]
+    assert day(ack_due, 16) == ["ann.jones@example.net: Re: My home"]  # the automatic acknowledgement
+    response_due = calendar.add(ack_due, 10)
+    assert day(calendar.add(ack_due, 8)) == [
+        f"sam@example.org: Due {long_date(response_due)}: stage 1 response for {reference}"]
+    assert day(calendar.add(response_due, 1)) == [f"sam@example.org: Overdue: stage 1 response for {reference}"]
+
+    with desk.context.sessions() as session:
+        case = cases.by_reference(session, reference)
+        assert case is not None
+        ComplaintLifecycle(session, calendar).respond(
+            case, desk.clock, "advisor", outcome="not_upheld", decision="Not upheld",
+            reasons="The doors were fixed on the date agreed")
+        session.commit()
+    desk.later(hours=1)
+    desk.write("I am not happy with your response, the doors are still hanging off.", subject=f"Re: {reference}")
+    (escalated,) = desk.replies()
+    assert "stage 2" in text(escalated)
+    escalated_on = london_date(desk.clock)
+    stage2_ack_due = calendar.add(escalated_on, 5)
+    assert day(stage2_ack_due, 16) == [f"ann.jones@example.net: Re: {reference}"]
+    stage2_due = calendar.add(stage2_ack_due, 20)
+    assert day(calendar.add(stage2_ack_due, 18)) == [
+        f"sam@example.org: Due {long_date(stage2_due)}: stage 2 response for {reference}"]
+    assert day(calendar.add(stage2_due, 1)) == [f"sam@example.org: Overdue: stage 2 response for {reference}"]
+    case = desk.case(reference)
+    assert [s.auto_acknowledged for s in case.stages] == [True, True]
+    assert case.stages[1].response_due == stage2_due
+
+
+def test_a_hazard_stays_at_the_top_of_the_queue_until_an_advisor_records_what_was_done(desk: Desk) -> None:
+    from workflow.queue import triage_queue
+
+    desk.write("I want to make a formal complaint about the state of the communal garden.", sender="a@example.net")
+    desk.write("My 3 month old baby and I live alone and I am struggling to cope with the noise next door.",
+               sender="b@example.net")
+    desk.write("There are exposed live wires hanging from the ceiling light in my hall.", sender="c@example.net")
+    desk.replies()
+    with desk.context.sessions() as session:
+        order = [(e.case.resident.contact_points[0].address, e.hazard_open) for e in triage_queue(session)]
+        assert order[0] == ("c@example.net", True)
+        assert order[1][0] == "b@example.net"
+        hazard = triage_queue(session)[0].case
+        record_made_safe(session, hazard, desk.clock, "advisor", "Electrician isolated the circuit")
+        session.commit()
+        assert triage_queue(session)[0].case.id != hazard.id

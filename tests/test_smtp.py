@@ -133,3 +133,27 @@ def test_automatic_replies_are_stored_and_marked(running: Context) -> None:
     send(running, reply)
     [message] = stored(running)
     assert message.automatic is True
+
+
+def test_starttls_is_offered_with_a_certificate_and_mail_sent_over_it_is_stored(database_url: str,
+                                                                                tmp_path: Path) -> None:
+    import ssl
+
+    from tests.servers import self_signed_certificate
+
+    cert, key = self_signed_certificate(tmp_path)
+    context = Context(settings_for(database_url, tmp_path, smtp_tls_cert=str(cert), smtp_tls_key=str(key)))
+    controller = smtp_controller(context)
+    controller.start()
+    try:
+        tls = ssl.create_default_context(cafile=str(cert))
+        with smtplib.SMTP(context.settings.smtp_host, context.settings.smtp_port, timeout=30) as client:
+            client.ehlo()
+            assert client.has_extn("starttls")
+            client.starttls(context=tls)
+            client.ehlo()
+            client.send_message(letter("<tls-1@example.net>"))
+        assert [m.external_id for m in stored(context)] == ["<tls-1@example.net>"]
+    finally:
+        controller.stop()
+        context.engine.dispose()

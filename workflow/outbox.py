@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -86,6 +87,15 @@ def enqueue(
     audit.record(session, "message_queued", "bot" if automatic else "staff", at, case=case, message_id=message.id,
                  channel=channel)
     return message
+
+
+_REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv)\s*(\[\d+\])?\s*:\s*)+", re.I)
+
+
+def reply_subject(subject: str | None, fallback: str) -> str:
+    """'Re: ' once before the resident's subject, however many the mail programs have stacked up."""
+    core = _REPLY_PREFIX.sub("", subject or "").strip()
+    return f"Re: {core or fallback}"
 
 
 def backoff(attempts: int) -> dt.timedelta:

@@ -117,7 +117,7 @@ class Scheduler:
             return  # made by phone or letter: the advisor sends it; the record shows it was not sent
         chat = last.channel in ("telegram", "webchat")
         outbox.enqueue(self.session, channel=last.channel, address=last.sender, text=text, at=now, case=case,
-                       subject=subject if chat else f"Re: {last.subject or subject}",
+                       subject=subject if chat else outbox.reply_subject(last.subject, subject),
                        in_reply_to=None if chat else last.external_id, references=list(last.references))
 
     # -- notices to staff -------------------------------------------------------------------------
