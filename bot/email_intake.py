@@ -58,6 +58,7 @@ def imap_pollers(context: Context) -> list[MailboxPoller]:
     return [
         mailbox_poller(context, MailboxConfig.from_url(url, password=settings.imap_password,
                                                        oauth2_token=settings.imap_oauth2_token,
-                                                       processed_folder=settings.imap_processed_folder))
+                                                       processed_folder=settings.imap_processed_folder,
+                                                       ca_file=settings.imap_ca_file))
         for url in settings.imap_urls
     ]

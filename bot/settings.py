@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     imap_password: str | None = None
     imap_oauth2_token: str | None = None
     imap_processed_folder: str | None = None
+    imap_ca_file: str | None = None  # PEM file of a private CA that signed the IMAP server's certificate
     telegram_token: str | None = None
     telegram_base_url: str | None = None
     telegram_webhook_url: str | None = None  # e.g. https://housing.example.org/telegram/webhook; unset: long polling

@@ -74,8 +74,14 @@ def postgres_server() -> Iterator[str]:
 
 
 @contextmanager
-def dovecot_server(user: str = "housing@example.org", password: str = "secret-test-password") -> Iterator[int]:
-    """A Dovecot IMAP server on loopback with one user (shared/recipes/dovecot-loopback.md); yields its port."""
+def dovecot_server(user: str = "housing@example.org", password: str = "secret-test-password",
+                   tls: tuple[Path, Path] | None = None, oauth2_introspection_url: str | None = None) -> Iterator[int]:
+    """A Dovecot IMAP server on loopback with one user (shared/recipes/dovecot-loopback.md); yields its port.
+
+    With tls=(certificate, key) it listens for IMAPS only; with an introspection URL it also
+    accepts XOAUTH2 and OAUTHBEARER, asking that URL whether a token is active (RFC 7662), as
+    Microsoft 365 and Google Workspace tokens are checked.
+    """
     dovecot = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
     if dovecot is None:
         unavailable("Dovecot not found (apt-get install dovecot-imapd)")
@@ -96,19 +102,33 @@ def dovecot_server(user: str = "housing@example.org", password: str = "secret-te
         os.chown(base / "mail", uid, gid)
     (base / "users").write_text(f"{user}:{{PLAIN}}{password}\n")
     port = free_port()
+    ssl_lines = "ssl = no"
+    if tls is not None:
+        ssl_lines = f"ssl = required\nssl_cert = <{tls[0]}\nssl_key = <{tls[1]}"
+    oauth2 = ""
+    if oauth2_introspection_url is not None:
+        (base / "oauth2.conf").write_text(f"introspection_mode = post\nintrospection_url = {oauth2_introspection_url}\n"
+                                          "username_attribute = username\nactive_attribute = active\n"
+                                          "active_value = true\n")
+        oauth2 = f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {base}/oauth2.conf
+}}"""
     (base / "dovecot.conf").write_text(f"""
 protocols = imap
 listen = 127.0.0.1
 base_dir = {base}/run
 state_dir = {base}/run
 log_path = {base}/dovecot.log
-ssl = no
+{ssl_lines}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if oauth2 else ""}
 default_internal_user = {internal}
 default_internal_group = {internal}
 default_login_user = {login}
 first_valid_uid = {uid}
+{oauth2}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {base}/users
@@ -122,10 +142,12 @@ service imap-login {{
   chroot =
   inet_listener imap {{
     address = 127.0.0.1
-    port = {port}
+    port = {0 if tls else port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {port if tls else 0}
+    ssl = yes
   }}
 }}
 service anvil {{

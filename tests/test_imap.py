@@ -156,3 +156,81 @@ def test_mailbox_urls() -> None:
         "mail.example.org", 9993, "housing@example.org", "Shared Inbox", True)
     with pytest.raises(ValueError):
         MailboxConfig.from_url("https://mail.example.org")
+
+
+def test_imaps_with_a_private_ca_is_read_and_an_untrusted_certificate_is_refused(context: Context,
+                                                                                  tmp_path: Path) -> None:
+    import ssl
+
+    from tests.servers import self_signed_certificate
+
+    cert, key = self_signed_certificate(tmp_path)
+    with dovecot_server(USER, PASSWORD, tls=(cert, key)) as port:
+        with IMAPClient("127.0.0.1", port=port, ssl=True, ssl_context=ssl.create_default_context(cafile=str(cert)),
+                        timeout=30) as imap:
+            imap.login(USER, PASSWORD)
+            imap.append("INBOX", letter(1))
+        trusted = MailboxConfig(host="127.0.0.1", port=port, username=USER, password=PASSWORD, tls=True,
+                                ca_file=str(cert))
+        reader = mailbox_poller(context, trusted, poll_seconds=0.2)
+        with reader.connect() as imap:
+            assert reader.poll_once(imap) == 1
+        untrusted = mailbox_poller(context, MailboxConfig(host="127.0.0.1", port=port, username=USER,
+                                                          password=PASSWORD, tls=True), poll_seconds=0.2)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            untrusted.connect()
+    assert stored_ids(context) == ["<imap-1@example.net>"]
+
+
+class Introspection:
+    """An OAuth2 authorisation server's token introspection endpoint (RFC 7662), as Dovecot asks it."""
+
+    def __init__(self, good_token: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs
+
+        from tests.servers import free_port
+
+        good = good_token
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                token = parse_qs(body).get("token", [""])[0] or self.headers.get("Authorization", "").split()[-1]
+                answer = b'{"active": true, "username": "%s"}' % USER.encode() if token == good else \
+                    b'{"active": false}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/introspect"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_xoauth2_logs_in_with_an_active_token_and_not_with_a_revoked_one(context: Context) -> None:
+    introspection = Introspection("ya29.active-token")
+    try:
+        with dovecot_server(USER, PASSWORD, oauth2_introspection_url=introspection.url) as port:
+            append(port, letter(7))
+            good = MailboxConfig(host="127.0.0.1", port=port, username=USER, oauth2_token="ya29.active-token",
+                                 tls=False)
+            reader = mailbox_poller(context, good, poll_seconds=0.2)
+            with reader.connect() as imap:
+                assert reader.poll_once(imap) == 1
+            revoked = MailboxConfig(host="127.0.0.1", port=port, username=USER, oauth2_token="ya29.revoked",
+                                    tls=False)
+            with pytest.raises(IMAPClientError):
+                mailbox_poller(context, revoked, poll_seconds=0.2).connect()
+    finally:
+        introspection.close()
+    assert stored_ids(context) == ["<imap-7@example.net>"]

@@ -41,6 +41,7 @@ class MailboxConfig:
     oauth2_token: str | None = None  # XOAUTH2 for Microsoft 365 and Google Workspace
     processed_folder: str | None = None  # move here after storing; None flags \Seen instead
     verify_tls: bool = True
+    ca_file: str | None = None  # a private CA, as many councils' internal mail servers use
 
     @property
     def key(self) -> str:
@@ -48,14 +49,14 @@ class MailboxConfig:
 
     @classmethod
     def from_url(cls, url: str, password: str | None = None, oauth2_token: str | None = None,
-                 processed_folder: str | None = None) -> MailboxConfig:
+                 processed_folder: str | None = None, ca_file: str | None = None) -> MailboxConfig:
         """imaps://user@host[:port]/FOLDER; secrets come from their own settings, never the URL."""
         parts = urlsplit(url)
         if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
             raise ValueError(f"IMAP URL must look like imaps://user@host/INBOX, not {url!r}")
         return cls(host=parts.hostname, port=parts.port, username=unquote(parts.username),
                    folder=unquote(parts.path.lstrip("/")) or "INBOX", tls=parts.scheme == "imaps",
-                   password=password, oauth2_token=oauth2_token, processed_folder=processed_folder)
+                   password=password, oauth2_token=oauth2_token, processed_folder=processed_folder, ca_file=ca_file)
 
 
 class MailboxPoller:
@@ -67,7 +68,7 @@ class MailboxPoller:
         self.stopping = threading.Event()
 
     def connect(self) -> IMAPClient:
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.config.ca_file)
         if not self.config.verify_tls:
             context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
         port = self.config.port or (993 if self.config.tls else 143)
