@@ -80,13 +80,15 @@ class Turn:
 
 class Conversation:
     def __init__(self, sessions: sessionmaker[Session], model: TriageModel, calendar: WorkingCalendar,
-                 letters: Letters, team_for: Callable[[str], str], now: Callable[[], dt.datetime]) -> None:
+                 letters: Letters, team_for: Callable[[str], str], now: Callable[[], dt.datetime],
+                 complete: Callable[[Session, Message], None]) -> None:
         self.sessions = sessions
         self.model = model
         self.calendar = calendar
         self.letters = letters
         self.team_for = team_for
         self.now = now
+        self.complete = complete  # parses a message that was stored raw
 
     # -- the queue of stored, unhandled messages ------------------------------------------------
 
@@ -117,6 +119,7 @@ class Conversation:
             message = session.get_one(Message, message_id, with_for_update=True)
             if message.handled_at is not None or message.direction != Direction.INBOUND.value:
                 return
+            self.complete(session, message)
             at = self.now()
             chat = message.channel in CHAT_CHANNELS
             turn = Turn(session, message, at, chat, _text_of(message))

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 
 from aiosmtpd.controller import Controller
 
 from bot.context import Context
+from bot.inbound import BatchWriter, store_message
 from intake.email.imap import MailboxConfig, MailboxPoller
 from intake.email.smtp import Store, make_controller
-from bot.inbound import store_message
 from intake.message import InboundMessage
 from workflow.inbox import load_cursor, save_cursor
 
 
 def store_for(context: Context) -> Store:
-    """Stores off the event loop; on SQLite through one writer thread, because concurrent writers
-    only wait on each other's locks (measured: bench/smtp.py)."""
-    writers = 1 if context.engine.dialect.name == "sqlite" else 8
-    pool = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="store")
+    """Stores through one group-committing writer thread, off the event loop (measured: bench/smtp.py)."""
+    writer = BatchWriter(context)
 
     async def store(message: InboundMessage) -> str:
-        loop = asyncio.get_running_loop()
-        message_id, created = await loop.run_in_executor(pool, store_message, context, message)
+        message_id, created = await asyncio.wrap_future(writer.submit(message))
         return f"message {message_id}" + ("" if created else " (duplicate)")
 
     return store

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from bot.context import Context
 from bot.conversation import Conversation
 from bot.delivery import senders
+from bot.inbound import complete
 from classifier.model import TriageModel
 from workflow import outbox
 from workflow.outbox import Send
@@ -26,7 +27,7 @@ BATCH = 100
 
 def conversation(context: Context, model: TriageModel) -> Conversation:
     return Conversation(context.sessions, model, context.calendar, context.letters, context.settings.team_for,
-                        context.now)
+                        context.now, lambda session, message: complete(context, session, message))
 
 
 def schedule(context: Context) -> dict[str, int]:

@@ -34,3 +34,4 @@ class InboundMessage:
     automatic_reason: str | None = None
     defects: list[str] = field(default_factory=list)
     raw: bytes | None = None
+    parsed: bool = True  # False: only raw and external_id are set; the bot parses it before handling

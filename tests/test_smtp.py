@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.context import Context
 from bot.email_intake import smtp_controller
+from bot.inbound import complete_stored
 from bot.settings import Settings
 from tests.servers import free_port
 from workflow.models import AuditEvent, Message
@@ -55,12 +56,15 @@ def stored(context: Context) -> list[Message]:
         return list(session.scalars(select(Message).order_by(Message.id)))
 
 
-def test_mail_is_stored_with_raw_bytes_and_attachments_before_250(running: Context) -> None:
+def test_the_raw_mail_is_stored_before_250_and_read_in_full_afterwards(running: Context) -> None:
     photo = b"\xff\xd8\xff" + b"jpeg" * 1000
     send(running, letter(attachment=photo))
-    [message] = stored(running)
-    assert (message.sender, message.subject, message.external_id) == ("jo@example.net", "Heating", "<m1@example.net>")
+    [message] = stored(running)  # what the 250 promised: the bytes, under the message's identity
+    assert message.external_id == "<m1@example.net>" and not message.parsed
     assert b"My heating has been off for a week." in message.raw
+    assert complete_stored(running) == 1  # what the bot does before it handles the message
+    [message] = stored(running)
+    assert (message.sender, message.subject, message.parsed) == ("jo@example.net", "Heating", True)
     with running.sessions() as session:
         attachment = session.get(Message, message.id).attachments[0]
         assert attachment.filename == "boiler.jpg" and attachment.size == len(photo)
@@ -131,6 +135,7 @@ def test_automatic_replies_are_stored_and_marked(running: Context) -> None:
     reply = letter("<ooo@example.net>", "I am away until Monday.")
     reply["Auto-Submitted"] = "auto-replied"
     send(running, reply)
+    complete_stored(running)
     [message] = stored(running)
     assert message.automatic is True
 

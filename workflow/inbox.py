@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow import audit
-from workflow.models import Attachment, ContactPoint, MailboxCursor, Message
+from workflow.models import Attachment, AuditEvent, ContactPoint, MailboxCursor, Message
 from workflow.vocabulary import Direction
 
 
@@ -45,6 +46,7 @@ class Incoming:
     automatic: bool = False
     defects: list[str] = field(default_factory=list)
     files: list[IncomingFile] = field(default_factory=list)
+    parsed: bool = True  # False: only the raw bytes and the id so far; complete_inbound fills in the rest
     quiet: bool = False  # from an archive (triage import): recorded and classified, never answered
 
 
@@ -63,37 +65,86 @@ def _write_file(directory: Path, data: bytes) -> tuple[str, str]:
     return digest, str(relative)
 
 
-def record_inbound(session: Session, incoming: Incoming, attachments_dir: Path) -> tuple[Message, bool]:
-    """Store one inbound message and commit; (message, False) when it was already stored."""
-    existing = session.scalar(select(Message).where(Message.channel == incoming.channel,
-                                                    Message.external_id == incoming.external_id))
-    if existing is not None:
-        return existing, False
-    message = Message(
-        channel=incoming.channel, direction=Direction.INBOUND.value, external_id=incoming.external_id,
-        sender=incoming.sender, recipients=list(incoming.recipients), subject=incoming.subject,
-        body_text=incoming.body_text, raw=incoming.raw, received_at=incoming.received_at,
-        in_reply_to=incoming.in_reply_to, references=list(incoming.references), automatic=incoming.automatic,
-        defects=list(incoming.defects), new_text=incoming.new_text, quiet=incoming.quiet,
-    )
+def _fill(message: Message, incoming: Incoming, attachments_dir: Path) -> None:
+    message.sender, message.recipients, message.subject = incoming.sender, list(incoming.recipients), incoming.subject
+    message.body_text, message.new_text = incoming.body_text, incoming.new_text
+    message.in_reply_to, message.references = incoming.in_reply_to, list(incoming.references)
+    message.automatic, message.defects = incoming.automatic, list(incoming.defects)
     for file in incoming.files:
         digest, path = _write_file(attachments_dir, file.data)
         message.attachments.append(Attachment(filename=file.filename, content_type=file.content_type,
                                               size=len(file.data), sha256=digest, path=path))
-    session.add(message)
-    try:
-        session.flush()
-        audit.record(session, "message_received", f"channel:{incoming.channel}", incoming.received_at,
-                     message_id=message.id, automatic=incoming.automatic, attachments=len(incoming.files))
-        session.commit()
-    except IntegrityError:  # another process stored the same message a moment ago
-        session.rollback()
-        stored = session.scalar(select(Message).where(Message.channel == incoming.channel,
-                                                      Message.external_id == incoming.external_id))
-        if stored is None:
-            raise
-        return stored, False
-    return message, True
+
+
+def _row(incoming: Incoming) -> dict[str, object]:
+    return {
+        "channel": incoming.channel, "direction": Direction.INBOUND.value, "external_id": incoming.external_id,
+        "received_at": incoming.received_at, "raw": incoming.raw, "quiet": incoming.quiet, "parsed": incoming.parsed,
+        "sender": incoming.sender, "recipients": list(incoming.recipients), "subject": incoming.subject,
+        "body_text": incoming.body_text, "new_text": incoming.new_text, "in_reply_to": incoming.in_reply_to,
+        "references": list(incoming.references), "automatic": incoming.automatic, "defects": list(incoming.defects),
+        "options": [],
+    }
+
+
+def record_inbound_batch(session: Session, incomings: Sequence[Incoming], attachments_dir: Path
+                         ) -> list[tuple[int, bool]]:
+    """Store inbound messages in one transaction and commit: (message id, newly stored) for each.
+
+    One commit for many messages, written with bulk INSERTs rather than object by object, is
+    what lets a busy SMTP server keep up on SQLite. A message already stored (the same channel
+    and external id) is not stored again; if another process stored one of them meanwhile, the
+    batch is retried one message at a time.
+    """
+    known: dict[tuple[str, str], int] = {
+        (channel, external_id): message_id for message_id, channel, external_id in session.execute(
+            select(Message.id, Message.channel, Message.external_id)
+            .where(Message.external_id.in_(sorted({i.external_id for i in incomings}))))
+    }
+    fresh: list[Incoming] = []
+    for incoming in incomings:
+        key = (incoming.channel, incoming.external_id)
+        if key not in known and all((i.channel, i.external_id) != key for i in fresh):
+            fresh.append(incoming)
+    if fresh:
+        files = {id(i): [(f, *_write_file(attachments_dir, f.data)) for f in i.files] for i in fresh}
+        try:
+            connection = session.connection()  # Core, not the ORM's unit of work: this is the hot path
+            ids = connection.execute(insert(Message.__table__).returning(Message.__table__.c.id,
+                                                                         sort_by_parameter_order=True),
+                                     [_row(i) for i in fresh]).scalars().all()
+            attachments = [{"message_id": message_id, "filename": f.filename, "content_type": f.content_type,
+                            "size": len(f.data), "sha256": digest, "path": path}
+                           for message_id, incoming in zip(ids, fresh, strict=True)
+                           for f, digest, path in files[id(incoming)]]
+            if attachments:
+                connection.execute(insert(Attachment.__table__), attachments)
+            connection.execute(insert(AuditEvent.__table__), [
+                {"at": i.received_at, "actor": f"channel:{i.channel}", "action": "message_received",
+                 "message_id": message_id, "detail": {"automatic": i.automatic, "attachments": len(i.files)}}
+                for message_id, i in zip(ids, fresh, strict=True)])
+            session.commit()
+        except IntegrityError:  # another process stored one of them a moment ago
+            session.rollback()
+            if len(incomings) == 1:
+                stored = session.scalar(select(Message.id).where(Message.channel == incomings[0].channel,
+                                                                 Message.external_id == incomings[0].external_id))
+                if stored is None:
+                    raise
+                return [(stored, False)]
+            return [record_inbound_batch(session, [incoming], attachments_dir)[0] for incoming in incomings]
+        for message_id, incoming in zip(ids, fresh, strict=True):
+            known[(incoming.channel, incoming.external_id)] = message_id
+    created = {id(i) for i in fresh}
+    return [(known[(i.channel, i.external_id)], id(i) in created) for i in incomings]
+
+
+def complete_inbound(session: Session, message: Message, incoming: Incoming, attachments_dir: Path) -> None:
+    """Fill in a message stored raw (SMTP stores before it parses) from its parse; the caller commits."""
+    if message.parsed:
+        return
+    _fill(message, incoming, attachments_dir)
+    message.parsed = True
 
 
 def load_cursor(session: Session, mailbox: str) -> tuple[int, int] | None:

@@ -315,6 +315,7 @@ class Message(Base):
     options: Mapped[list[str]] = mapped_column(default=list)  # answers offered as buttons on chat channels
     quiet: Mapped[bool] = mapped_column(Boolean, default=False)  # imported from an archive: never answered
     handled_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # when the conversation dealt with it
+    parsed: Mapped[bool] = mapped_column(Boolean, default=True)  # False: raw stored at once, read before handling
 
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message", cascade="all, delete-orphan")
 
