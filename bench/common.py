@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
 from sqlalchemy import func, select  # noqa: E402
 
@@ -13,7 +14,7 @@ from bot.context import Context  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 from workflow.models import Message  # noqa: E402
 
-__all__ = ["delivery", "free_port"]
+__all__ = ["REPO", "delivery", "free_port"]
 
 
 def delivery(context: Context, sent: int) -> dict[str, int]:

@@ -78,3 +78,42 @@ def test_without_a_server_mail_is_written_as_eml_files(tmp_path: Path) -> None:
 def test_only_smtp_urls_are_accepted() -> None:
     with pytest.raises(ValueError, match="smtp://"):
         Sender("http://mail.example.org", Path("/tmp"))
+
+
+def _login(server: object, session: object, envelope: object, mechanism: str, auth_data: object) -> object:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"relay", b"p@ss word")
+    return AuthResult(success=ok)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # smtps is TLS throughout
+@pytest.mark.parametrize("scheme", ["smtp", "smtps"])
+def test_delivery_over_tls_with_login_as_a_council_relay_requires(scheme: str, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """STARTTLS on smtp://, TLS from the first byte on smtps://; the password never crosses in clear."""
+    import smtplib
+    import ssl
+
+    from tests.servers import self_signed_certificate
+
+    cert, key = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # OpenSSL's own way to trust a private CA
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    sink, port = Sink(), free_port()
+    # aiosmtpd's auth_require_tls only recognises STARTTLS; on smtps:// every byte is encrypted anyway.
+    tls_options: dict[str, object] = {"ssl_context": server_tls, "auth_require_tls": False} if scheme == "smtps" \
+        else {"tls_context": server_tls, "require_starttls": True, "auth_require_tls": True}
+    controller = Controller(sink, hostname="127.0.0.1", port=port, authenticator=_login, auth_required=True,
+                            **tls_options)
+    controller.start()
+    try:
+        Sender(f"{scheme}://relay:p%40ss%20word@127.0.0.1:{port}", tmp_path).send(
+            build(REPLY, "housing@example.org", "H", NOW))
+        with pytest.raises(smtplib.SMTPException):
+            Sender(f"{scheme}://relay:wrong@127.0.0.1:{port}", tmp_path, timeout=5).send(
+                build(REPLY, "housing@example.org", "H", NOW))
+    finally:
+        controller.stop()
+    assert len(sink.received) == 1
