@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from bot.context import Context
+from workflow.console.app import console_router
 from bot.telegram_intake import telegram_webhook
 from bot.webchat_intake import webchat
 
@@ -25,6 +26,9 @@ def create_app(context: Context) -> FastAPI:
         return JSONResponse({"status": "ok", "database": context.engine.dialect.name})
 
     app.include_router(webchat(context))
+    app.include_router(console_router(context.sessions, context.now, context.calendar, context.settings.team_for,
+                                      context.settings.landlord_name,
+                                      secure_cookies=context.settings.public_url.startswith("https://")))
     telegram = telegram_webhook(context)
     if telegram is not None:
         app.include_router(telegram)

@@ -445,3 +445,16 @@ class Notice(Base):
     key: Mapped[str] = mapped_column(String(200), unique=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A signed-in console user. Only a hash of the cookie's token is stored; the CSRF token goes in every form."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]

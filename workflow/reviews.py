@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
+
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from workflow.models import Classification, Message, Review
+from workflow import audit
+from workflow.models import Case, Classification, Message, Review, User
+from workflow.vocabulary import Kind, Theme
 
 
 def reviewed_messages(session: Session) -> list[tuple[int, str, str, str]]:
@@ -21,3 +25,54 @@ def reviewed_messages(session: Session) -> list[tuple[int, str, str, str]]:
         if text.strip():
             latest[message_id] = (review_id, text, kind, theme)
     return list(latest.values())
+
+
+def latest_classification(session: Session, case: Case) -> Classification | None:
+    return session.scalar(select(Classification).where(Classification.case_id == case.id)
+                          .order_by(Classification.id.desc()))
+
+
+def record_review(session: Session, case: Case, classification: Classification, reviewer: User, *, kind: str,
+                  theme: str, team: str, at: dt.datetime) -> Review:
+    """An advisor confirms or corrects a suggestion; the case takes the confirmed labels.
+
+    Every review is kept, agreeing or not, so the supervisor can see agreement over time and the
+    corrections become training data. The reference keeps its prefix: residents already have it.
+    """
+    kind, theme = Kind(kind).value, Theme(theme).value
+    review = Review(classification_id=classification.id, case_id=case.id, reviewer_id=reviewer.id,
+                    suggested_kind=classification.kind, suggested_theme=classification.theme,
+                    confirmed_kind=kind, confirmed_theme=theme, created_at=at)
+    session.add(review)
+    changed = {k: v for k, v in (("kind", kind), ("theme", theme), ("team", team))
+               if getattr(case, k) != v}
+    for name, value in changed.items():
+        setattr(case, name, value)
+    audit.record(session, "reviewed", reviewer.username, at, case=case, agreed=not changed,
+                 **{f"new_{k}": v for k, v in changed.items()})
+    return review
+
+
+def corrections(session: Session, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
+                kind: str | None = None, theme: str | None = None, reviewer_id: int | None = None,
+                limit: int = 500) -> list[tuple[Review, str, str, str]]:
+    """Reviews that changed the suggestion, newest first: (review, message text, case reference, reviewer)."""
+    query = (select(Review, Message.body_text, Case.reference, User.username)
+             .join(Classification, Review.classification_id == Classification.id)
+             .join(Message, Classification.message_id == Message.id)
+             .join(Case, Review.case_id == Case.id)
+             .join(User, Review.reviewer_id == User.id)
+             .where(or_(Review.suggested_kind != Review.confirmed_kind,
+                        Review.suggested_theme != Review.confirmed_theme))
+             .order_by(Review.created_at.desc(), Review.id.desc()).limit(limit))
+    if since is not None:
+        query = query.where(Review.created_at >= since)
+    if until is not None:
+        query = query.where(Review.created_at < until)
+    if kind:
+        query = query.where(or_(Review.suggested_kind == kind, Review.confirmed_kind == kind))
+    if theme:
+        query = query.where(or_(Review.suggested_theme == theme, Review.confirmed_theme == theme))
+    if reviewer_id is not None:
+        query = query.where(Review.reviewer_id == reviewer_id)
+    return [(review, text, reference, name) for review, text, reference, name in session.execute(query)]

@@ -1,0 +1,127 @@
+"""The console in a real Chromium, and every route checked for its role over HTTP."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.service import tick
+from tests.desk import Desk
+from tests.servers import chromium, web_server
+from workflow.models import Case, Message, Review
+from workflow.users import add_user
+
+pytestmark = pytest.mark.browser
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def console(desk: Desk) -> Iterator[tuple[str, Desk]]:
+    from bot.web import create_app
+
+    with desk.context.sessions() as session:
+        add_user(session, "alex", "advisor", PASSWORD, desk.clock, "test")
+        add_user(session, "sam", "supervisor", PASSWORD, desk.clock, "test", email="sam@example.org")
+        session.commit()
+    desk.write("There is a strong smell of gas in my kitchen", sender="gas@example.net")
+    desk.write("<script>window.pwned=1</script> Please can you tell me when the bins are collected?",
+               sender="bins@example.net")
+    tick(desk.context, desk.model)
+    with web_server(create_app(desk.context)) as url:
+        yield url, desk
+
+
+def sign_in(page: Any, url: str, name: str) -> None:
+    page.goto(f"{url}/console/")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_an_advisor_works_the_queue_and_corrects_a_suggestion_a_supervisor_then_sees_it(
+        browser: Any, console: tuple[str, Desk]) -> None:
+    url, desk = console
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, url, "alex")
+    first_row = page.locator("tbody tr").first
+    assert "emergency hazard" in first_row.inner_text()  # hazards head the queue
+    with desk.context.sessions() as session:
+        bins = session.scalar(select(Case).join(Message, Message.case_id == Case.id)
+                              .where(Message.sender == "bins@example.net"))
+        assert bins is not None
+        reference, suggested = bins.reference, bins.kind
+    page.get_by_role("link", name=reference).click()
+    assert "<script>window.pwned=1</script>" in page.locator(".record").inner_text()
+    assert page.evaluate("window.pwned") is None
+    page.get_by_label("Kind").select_option("compliment")  # surely not what the model said about the bins
+    page.get_by_label("Theme").select_option("rent")
+    page.get_by_role("button", name="Save the correction").click()
+    page.get_by_role("status").get_by_text("Saved.").wait_for()
+    assert page.get_by_role("link", name="Review corrections").count() == 0  # not for advisors
+    page.get_by_role("button", name="Sign out").click()
+    assert page.url.endswith("/console/login")
+
+    sign_in(page, url, "sam")
+    page.get_by_role("link", name="Review corrections").click()
+    table = page.locator("tbody").inner_text()
+    assert suggested.replace("_", " ") in table and "compliment, rent" in table and "alex" in table
+    page.get_by_label("Advisor").select_option("sam")
+    page.get_by_role("button", name="Filter").click()
+    assert "No corrections match." in page.locator("tbody").inner_text()
+    context.close()
+    with desk.context.sessions() as session:
+        review = session.scalar(select(Review))
+        assert review is not None and (review.confirmed_kind, review.confirmed_theme) == ("compliment", "rent")
+        case = session.get(Case, review.case_id)
+        assert case is not None and case.kind == "compliment" and case.theme == "rent"
+
+
+def login(client: httpx.Client, name: str) -> None:
+    page = client.get("/console/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    response = client.post("/console/login", data={"username": name, "password": PASSWORD, "csrf": token})
+    assert response.status_code == 303
+
+
+def test_every_route_checks_the_role_and_every_form_its_token(console: tuple[str, Desk]) -> None:
+    url, desk = console
+    with desk.context.sessions() as session:
+        reference = session.scalars(select(Case.reference)).first()
+    pages = ["/console/", f"/console/cases/{reference}", "/console/reviews"]
+    with httpx.Client(base_url=url, follow_redirects=False) as anonymous:
+        for path in pages:
+            response = anonymous.get(path)
+            assert response.status_code == 303 and response.headers["location"] == "/console/login", path
+        assert anonymous.post(f"/console/cases/{reference}/review", data={"kind": "complaint"}).status_code == 303
+    with httpx.Client(base_url=url, follow_redirects=False) as advisor:
+        login(advisor, "alex")
+        assert advisor.get("/console/").status_code == 200
+        assert advisor.get(f"/console/cases/{reference}").status_code == 200
+        assert advisor.get("/console/reviews").status_code == 403
+        refused = advisor.post(f"/console/cases/{reference}/review", data={"kind": "complaint", "theme": "other"})
+        assert refused.status_code == 403  # no CSRF token
+        wrong = advisor.post("/console/logout", data={"csrf": "guessed"})
+        assert wrong.status_code == 403
+    with httpx.Client(base_url=url, follow_redirects=False) as supervisor:
+        login(supervisor, "sam")
+        assert supervisor.get("/console/reviews").status_code == 200
+    with httpx.Client(base_url=url, follow_redirects=False) as stranger:
+        page = stranger.get("/console/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        bad = stranger.post("/console/login", data={"username": "alex", "password": "wrong password!", "csrf": token})
+        assert bad.status_code == 401 and "do not match" in bad.text
+    with desk.context.sessions() as session:
+        assert session.scalar(select(Review)) is None

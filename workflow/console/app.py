@@ -1,0 +1,181 @@
+"""The advisor and supervisor console: server-rendered pages whose every action is a plain form.
+
+Every page checks the user's role before it reads anything; every POST checks the session's
+CSRF token; every value shown goes through Jinja2's autoescaping, so a resident's `<script>` is
+shown as text. Anonymous visitors are sent to the sign-in page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflow import cases
+from workflow.calendar import WorkingCalendar, london_date
+from workflow.console.auth import csrf_ok, end_session, may, signed_in, start_session
+from workflow.errors import DomainError
+from workflow.models import Classification, ConsoleSession, Message, User
+from workflow.queue import triage_queue
+from workflow.reviews import corrections, latest_classification, record_review
+from workflow.users import authenticate
+from workflow.vocabulary import Kind, Role, Theme
+
+HERE = Path(__file__).parent
+COOKIE = "triage_console"
+LOGIN_CSRF = "triage_console_login"
+HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; form-action 'self'; "
+                                      "frame-ancestors 'none'; base-uri 'none'",
+           "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+
+
+class Denied(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetime], calendar: WorkingCalendar,
+                   team_for: Callable[[str], str], landlord_name: str, secure_cookies: bool = False) -> APIRouter:
+    router = APIRouter(prefix="/console")
+    templates = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape())
+    templates.globals.update(landlord_name=landlord_name, kinds=[k.value for k in Kind],
+                             themes=[t.value for t in Theme])
+
+    def render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
+        return HTMLResponse(templates.get_template(name).render(**values), status_code=status, headers=HEADERS)
+
+    def who(request: Request, session: Session, role: Role) -> tuple[User, ConsoleSession]:
+        found = signed_in(session, request.cookies.get(COOKIE), now())
+        if found is None:
+            raise Denied(RedirectResponse("/console/login", status_code=303))
+        if not may(found[0], role):
+            raise Denied(render("error.html", 403, user=found[0], csrf=found[1].csrf,
+                                message="This page is for supervisors. Ask a supervisor if you need it."))
+        return found
+
+    def guarded(role: Role, work: Callable[[Session, User, ConsoleSession], Response], request: Request,
+                csrf: str | None = None, posting: bool = False) -> Response:
+        with sessions() as session:
+            try:
+                user, console_session = who(request, session, role)
+            except Denied as denied:
+                return denied.response
+            if posting and not csrf_ok(console_session.csrf, csrf):
+                return render("error.html", 403, user=user, csrf=console_session.csrf,
+                              message="This form had expired. Go back, reload the page and try again.")
+            return work(session, user, console_session)
+
+    @router.get("/static/console.css")
+    def stylesheet() -> Response:
+        return FileResponse(HERE / "static" / "console.css", media_type="text/css")
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_page(error: str | None = None) -> Response:
+        token = secrets.token_urlsafe(16)
+        response = render("login.html", csrf=token, error=error)
+        response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", secure=secure_cookies,
+                            path="/console")
+        return response
+
+    @router.post("/login")
+    def login(request: Request, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
+              csrf: Annotated[str, Form()] = "") -> Response:
+        if not csrf_ok(request.cookies.get(LOGIN_CSRF, ""), csrf):
+            return render("login.html", 403, csrf=request.cookies.get(LOGIN_CSRF, ""),
+                          error="The sign-in form had expired. Please try again.")
+        with sessions() as session:
+            user = authenticate(session, username, password)
+            if user is None:
+                return render("login.html", 401, csrf=csrf, error="That name and password do not match.")
+            token, _ = start_session(session, user, now())
+        response = RedirectResponse("/console/", status_code=303)
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=secure_cookies, path="/console")
+        return response
+
+    @router.post("/logout")
+    def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            end_session(session, request.cookies.get(COOKIE, ""), now())
+            response = RedirectResponse("/console/login", status_code=303)
+            response.delete_cookie(COOKIE, path="/console")
+            return response
+
+        return guarded(Role.ADVISOR, work, request, csrf, posting=True)
+
+    @router.get("/", response_class=HTMLResponse)
+    def queue(request: Request) -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            today = london_date(now())
+            entries = triage_queue(session)
+            suggestions = {c.case_id: c for c in session.scalars(
+                select(Classification).where(Classification.case_id.in_([e.case.id for e in entries]))
+                .order_by(Classification.id))}
+            rows = [{"entry": e, "suggestion": suggestions.get(e.case.id),
+                     "days_left": calendar.between(today, e.next_deadline) if e.next_deadline else None}
+                    for e in entries]
+            return render("queue.html", user=user, csrf=console_session.csrf, rows=rows, now=now())
+
+        return guarded(Role.ADVISOR, work, request)
+
+    @router.get("/cases/{reference}", response_class=HTMLResponse)
+    def case_page(request: Request, reference: str, saved: bool = False) -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            case = cases.by_reference(session, reference)
+            if case is None:
+                return render("error.html", 404, user=user, csrf=console_session.csrf,
+                              message=f"There is no case {reference}.")
+            messages = list(session.scalars(select(Message).where(Message.case_id == case.id)
+                                            .order_by(Message.received_at, Message.id)))
+            return render("case.html", user=user, csrf=console_session.csrf, case=case, messages=messages,
+                          suggestion=latest_classification(session, case), saved=saved)
+
+        return guarded(Role.ADVISOR, work, request)
+
+    @router.post("/cases/{reference}/review")
+    def review(request: Request, reference: str, kind: Annotated[str, Form()] = "",
+               theme: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "") -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            case = cases.by_reference(session, reference)
+            suggestion = latest_classification(session, case) if case is not None else None
+            if case is None or suggestion is None:
+                return render("error.html", 404, user=user, csrf=console_session.csrf,
+                              message=f"There is no suggestion to review on {reference}.")
+            try:
+                record_review(session, case, suggestion, user, kind=kind or suggestion.kind,
+                              theme=theme or suggestion.theme, team=team_for(theme or suggestion.theme), at=now())
+            except (ValueError, DomainError) as error:
+                return render("error.html", 400, user=user, csrf=console_session.csrf, message=str(error))
+            session.commit()
+            return RedirectResponse(f"/console/cases/{case.reference}?saved=1", status_code=303)
+
+        return guarded(Role.ADVISOR, work, request, csrf, posting=True)
+
+    @router.get("/reviews", response_class=HTMLResponse)
+    def reviews(request: Request, since: Annotated[str, Query(alias="from")] = "",
+                until: Annotated[str, Query(alias="to")] = "", kind: str = "", theme: str = "",
+                advisor: str = "") -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            try:
+                start = dt.datetime.fromisoformat(since).replace(tzinfo=dt.UTC) if since else None
+                end = dt.datetime.fromisoformat(until).replace(tzinfo=dt.UTC) + dt.timedelta(days=1) if until else None
+            except ValueError:
+                return render("error.html", 400, user=user, csrf=console_session.csrf,
+                              message="Dates are written like 2026-11-23.")
+            advisors = list(session.scalars(select(User).order_by(User.username)))
+            chosen = next((a.id for a in advisors if a.username == advisor), None)
+            rows = corrections(session, since=start, until=end, kind=kind or None, theme=theme or None,
+                               reviewer_id=chosen)
+            return render("reviews.html", user=user, csrf=console_session.csrf, rows=rows, advisors=advisors,
+                          filters={"from": since, "to": until, "kind": kind, "theme": theme, "advisor": advisor})
+
+        return guarded(Role.SUPERVISOR, work, request)
+
+    return router

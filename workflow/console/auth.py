@@ -1,0 +1,64 @@
+"""Console sign-in: server-side sessions, so signing out or disabling a user takes effect at once.
+
+The cookie holds a random token; the database holds only its SHA-256, so a copy of the
+database cannot be used to sign in. Each session has its own CSRF token, which every form
+carries and every POST must return.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from workflow import audit
+from workflow.models import ConsoleSession, User
+from workflow.vocabulary import Role
+
+LIFETIME = dt.timedelta(hours=10)  # a working day; then sign in again
+RANK = {Role.ADVISOR: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, user: User, now: dt.datetime) -> tuple[str, str]:
+    """(cookie token, CSRF token) for a user who has just given their password."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    session.add(ConsoleSession(token_hash=_hash(token), user_id=user.id, csrf=csrf, created_at=now,
+                               expires_at=now + LIFETIME))
+    audit.record(session, "signed_in", user.username, now)
+    session.commit()
+    return token, csrf
+
+
+def signed_in(session: Session, token: str | None, now: dt.datetime) -> tuple[User, ConsoleSession] | None:
+    if not token:
+        return None
+    found = session.scalar(select(ConsoleSession).where(ConsoleSession.token_hash == _hash(token)))
+    if found is None or found.expires_at <= now:
+        return None
+    user = session.get(User, found.user_id)
+    if user is None or not user.active:
+        return None
+    return user, found
+
+
+def end_session(session: Session, token: str, now: dt.datetime) -> None:
+    session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == _hash(token)))
+    session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= now))
+    session.commit()
+
+
+def csrf_ok(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected, given or "")
+
+
+def may(user: User, role: Role) -> bool:
+    """A supervisor may do what an advisor may; an admin what a supervisor may."""
+    return RANK[Role(user.role)] >= RANK[role]
