@@ -38,6 +38,8 @@ def console(desk: Desk) -> Iterator[tuple[str, Desk]]:
     desk.write("There is a strong smell of gas in my kitchen", sender="gas@example.net")
     desk.write("<script>window.pwned=1</script> Please can you tell me when the bins are collected?",
                sender="bins@example.net")
+    desk.write("I want to make a formal complaint about the repairs contractor who damaged my floor.",
+               sender="floor@example.net")
     tick(desk.context, desk.model)
     with web_server(create_app(desk.context)) as url:
         yield url, desk
@@ -81,6 +83,11 @@ def test_an_advisor_works_the_queue_and_corrects_a_suggestion_a_supervisor_then_
     page.get_by_label("Advisor").select_option("sam")
     page.get_by_role("button", name="Filter").click()
     assert "No corrections match." in page.locator("tbody").inner_text()
+    page.get_by_role("link", name="Agreement").click()
+    assert "0 of 1 reviews agreed" in page.locator("main").inner_text()
+    assert page.locator(".matrix td.miss").count() >= 1
+    page.get_by_role("link", name="Deadlines").click()
+    assert "stage 1 acknowledgement" in page.get_by_role("table").filter(has_text="Coming up").inner_text()
     context.close()
     with desk.context.sessions() as session:
         review = session.scalar(select(Review))
@@ -100,7 +107,8 @@ def test_every_route_checks_the_role_and_every_form_its_token(console: tuple[str
     url, desk = console
     with desk.context.sessions() as session:
         reference = session.scalars(select(Case.reference)).first()
-    pages = ["/console/", f"/console/cases/{reference}", "/console/reviews"]
+    pages = ["/console/", f"/console/cases/{reference}", "/console/reviews", "/console/agreement",
+             "/console/deadlines"]
     with httpx.Client(base_url=url, follow_redirects=False) as anonymous:
         for path in pages:
             response = anonymous.get(path)
@@ -110,14 +118,16 @@ def test_every_route_checks_the_role_and_every_form_its_token(console: tuple[str
         login(advisor, "alex")
         assert advisor.get("/console/").status_code == 200
         assert advisor.get(f"/console/cases/{reference}").status_code == 200
-        assert advisor.get("/console/reviews").status_code == 403
+        for supervisors_only in pages[2:]:
+            assert advisor.get(supervisors_only).status_code == 403, supervisors_only
         refused = advisor.post(f"/console/cases/{reference}/review", data={"kind": "complaint", "theme": "other"})
         assert refused.status_code == 403  # no CSRF token
         wrong = advisor.post("/console/logout", data={"csrf": "guessed"})
         assert wrong.status_code == 403
     with httpx.Client(base_url=url, follow_redirects=False) as supervisor:
         login(supervisor, "sam")
-        assert supervisor.get("/console/reviews").status_code == 200
+        for path in pages:
+            assert supervisor.get(path).status_code == 200, path
     with httpx.Client(base_url=url, follow_redirects=False) as stranger:
         page = stranger.get("/console/login")
         token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]

@@ -76,3 +76,30 @@ def corrections(session: Session, *, since: dt.datetime | None = None, until: dt
     if reviewer_id is not None:
         query = query.where(Review.reviewer_id == reviewer_id)
     return [(review, text, reference, name) for review, text, reference, name in session.execute(query)]
+
+
+def confusion(session: Session, *, since: dt.datetime | None = None, until: dt.datetime | None = None
+              ) -> dict[str, object]:
+    """Suggested against confirmed, for kind and for theme, and the share agreed week by week."""
+    query = select(Review.suggested_kind, Review.confirmed_kind, Review.suggested_theme, Review.confirmed_theme,
+                   Review.created_at)
+    if since is not None:
+        query = query.where(Review.created_at >= since)
+    if until is not None:
+        query = query.where(Review.created_at < until)
+    kinds = {k.value: {c.value: 0 for c in Kind} for k in Kind}
+    themes = {t.value: {c.value: 0 for c in Theme} for t in Theme}
+    weeks: dict[str, list[int]] = {}
+    total = agreed = 0
+    for suggested_kind, kind, suggested_theme, theme, at in session.execute(query):
+        kinds[suggested_kind][kind] += 1
+        themes[suggested_theme][theme] += 1
+        same = suggested_kind == kind and suggested_theme == theme
+        year, week, _ = at.isocalendar()
+        counts = weeks.setdefault(f"{year}-W{week:02d}", [0, 0])
+        counts[0] += same
+        counts[1] += 1
+        total += 1
+        agreed += same
+    return {"kind": kinds, "theme": themes, "reviews": total, "agreed": agreed,
+            "weeks": [(week, n_agreed, n) for week, (n_agreed, n) in sorted(weeks.items())]}

@@ -23,15 +23,14 @@ from sqlalchemy.orm import Session
 
 from workflow import outbox
 from workflow.calendar import LONDON, WorkingCalendar, london_date
+from workflow.deadlines import WAITING_FOR_ACKNOWLEDGEMENT, WAITING_FOR_RESPONSE, open_deadlines
 from workflow.letters import Letters, long_date
 from workflow.lifecycle import ComplaintLifecycle
 from workflow.models import Adjustment, Case, ComplaintStage, ContactRestriction, Message, Notice, User
-from workflow.vocabulary import ComplaintStatus, Direction, Role
+from workflow.vocabulary import Direction, Role
 
 ACTOR = "scheduler"
 DEFINITION_CHARS = 1500
-WAITING_FOR_ACKNOWLEDGEMENT = (ComplaintStatus.STAGE1_LOGGED.value, ComplaintStatus.ESCALATION_REQUESTED.value)
-WAITING_FOR_RESPONSE = (ComplaintStatus.STAGE1_ACKNOWLEDGED.value, ComplaintStatus.STAGE2_ACKNOWLEDGED.value)
 
 
 @dataclass(frozen=True)
@@ -153,24 +152,12 @@ class Scheduler:
                 return [handler.email]
         return self._supervisors()
 
-    def _open_deadlines(self) -> list[tuple[ComplaintStage, str, dt.date]]:
-        """(stage, what is due, when) for every deadline still to be met."""
-        found = []
-        for stage in self.session.scalars(select(ComplaintStage).join(Case).where(
-                Case.status.in_(WAITING_FOR_ACKNOWLEDGEMENT + WAITING_FOR_RESPONSE)).order_by(ComplaintStage.id)):
-            if stage.number != stage.case.stage:
-                continue
-            if stage.acknowledged_on is None:
-                found.append((stage, "acknowledgement", stage.acknowledgement_due))
-            elif stage.responded_on is None and stage.response_due is not None:
-                found.append((stage, "response", stage.response_due))
-        return found
-
     def remind(self, now: dt.datetime) -> int:
         today = london_date(now)
         horizon = self.calendar.add(today, self.timing.remind_working_days)
         sent = 0
-        for stage, what, due in self._open_deadlines():
+        for deadline in open_deadlines(self.session):
+            stage, what, due = deadline.stage, deadline.what, deadline.due
             if today <= due <= horizon:
                 sent += self._notice(
                     f"remind:{stage.id}:{what}:{due.isoformat()}", stage.case, self._handler_or_supervisors(stage),
@@ -182,7 +169,8 @@ class Scheduler:
     def overdue(self, now: dt.datetime) -> int:
         today = london_date(now)
         sent = 0
-        for stage, what, due in self._open_deadlines():
+        for deadline in open_deadlines(self.session):
+            stage, what, due = deadline.stage, deadline.what, deadline.due
             if due < today:
                 sent += self._notice(
                     f"overdue:{stage.id}:{what}:{due.isoformat()}", stage.case, self._supervisors(), now,

@@ -25,7 +25,8 @@ from workflow.console.auth import csrf_ok, end_session, may, signed_in, start_se
 from workflow.errors import DomainError
 from workflow.models import Classification, ConsoleSession, Message, User
 from workflow.queue import triage_queue
-from workflow.reviews import corrections, latest_classification, record_review
+from workflow.deadlines import open_deadlines
+from workflow.reviews import confusion, corrections, latest_classification, record_review
 from workflow.users import authenticate
 from workflow.vocabulary import Kind, Role, Theme
 
@@ -35,6 +36,13 @@ LOGIN_CSRF = "triage_console_login"
 HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; form-action 'self'; "
                                       "frame-ancestors 'none'; base-uri 'none'",
            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+
+
+def date_range(since: str, until: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """From the start of the first day to the end of the last (UTC); ValueError for anything but ISO dates."""
+    start = dt.datetime.fromisoformat(since).replace(tzinfo=dt.UTC) if since else None
+    end = dt.datetime.fromisoformat(until).replace(tzinfo=dt.UTC) + dt.timedelta(days=1) if until else None
+    return start, end
 
 
 class Denied(Exception):
@@ -164,8 +172,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                 advisor: str = "") -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             try:
-                start = dt.datetime.fromisoformat(since).replace(tzinfo=dt.UTC) if since else None
-                end = dt.datetime.fromisoformat(until).replace(tzinfo=dt.UTC) + dt.timedelta(days=1) if until else None
+                start, end = date_range(since, until)
             except ValueError:
                 return render("error.html", 400, user=user, csrf=console_session.csrf,
                               message="Dates are written like 2026-11-23.")
@@ -175,6 +182,40 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                                reviewer_id=chosen)
             return render("reviews.html", user=user, csrf=console_session.csrf, rows=rows, advisors=advisors,
                           filters={"from": since, "to": until, "kind": kind, "theme": theme, "advisor": advisor})
+
+        return guarded(Role.SUPERVISOR, work, request)
+
+    @router.get("/agreement", response_class=HTMLResponse)
+    def agreement(request: Request, since: Annotated[str, Query(alias="from")] = "",
+                  until: Annotated[str, Query(alias="to")] = "") -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            try:
+                start, end = date_range(since, until)
+            except ValueError:
+                return render("error.html", 400, user=user, csrf=console_session.csrf,
+                              message="Dates are written like 2026-11-23.")
+            return render("agreement.html", user=user, csrf=console_session.csrf,
+                          figures=confusion(session, since=start, until=end), filters={"from": since, "to": until})
+
+        return guarded(Role.SUPERVISOR, work, request)
+
+    @router.get("/deadlines", response_class=HTMLResponse)
+    def deadlines(request: Request) -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            today = london_date(now())
+            handlers = {u.id: u.username for u in session.scalars(select(User))}
+            rows = [{"deadline": d, "days_left": calendar.between(today, d.due),
+                     "handler": handlers.get(d.stage.handler_id or -1, "nobody yet"), "team": d.case.team or "none"}
+                    for d in open_deadlines(session)]
+            overdue = [r for r in rows if r["deadline"].due < today]
+            due_today = [r for r in rows if r["deadline"].due == today]
+            by_owner: dict[tuple[str, str], list[int]] = {}
+            for row in rows:
+                counts = by_owner.setdefault((row["handler"], row["team"]), [0, 0, 0])
+                counts[0 if row["deadline"].due < today else 1 if row["deadline"].due == today else 2] += 1
+            return render("deadlines.html", user=user, csrf=console_session.csrf, overdue=overdue,
+                          due_today=due_today, upcoming=[r for r in rows if r["deadline"].due > today],
+                          by_owner=sorted(by_owner.items()))
 
         return guarded(Role.SUPERVISOR, work, request)
 
