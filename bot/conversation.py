@@ -405,6 +405,8 @@ class Conversation:
         turn.message.case_id = case.id
         if turn.classification is not None:
             turn.classification.case_id = case.id
+        if turn.suggestion is not None and turn.suggestion.flags.vulnerable:
+            case.vulnerable = True  # once flagged, the case keeps its place near the top of the queue
 
     def _related(self, turn: Turn, case: Case) -> bool:
         """6.8: the same theme, or the resident wrote in the same thread without a clear new topic."""

@@ -167,6 +167,7 @@ class Case(Base):
     representative: Mapped[str | None] = mapped_column(Text)  # who wrote on the resident's behalf (1.3, 3.6)
     language: Mapped[str | None] = mapped_column(String(20))
     hazard: Mapped[str] = mapped_column(String(20), default="none")
+    vulnerable: Mapped[bool] = mapped_column(Boolean, default=False)  # a message on it raised the flag (6.1)
     hazard_due_at: Mapped[dt.datetime | None]  # Awaab's Law: made safe (24 h) or inspected (10 working days) by
     hazard_made_safe_at: Mapped[dt.datetime | None]
     hazard_action: Mapped[str | None] = mapped_column(Text)  # what was done, recorded by an advisor
