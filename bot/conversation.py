@@ -459,7 +459,8 @@ class Conversation:
         text = self.letters.render(letter, reference=case.reference if case is not None else "", **values)
         subject = outbox.reply_subject(message.subject, f"Your message to {self.letters.letterhead.landlord_name}")
         outbox.enqueue(session, channel=message.channel, address=message.sender, text=text, at=turn.at, case=case,
-                       resident_id=message.resident_id, subject=subject, options=options or [], in_reply_to=message.external_id if not turn.chat else None,
+                       resident_id=message.resident_id, subject=subject, options=options or [],
+                       in_reply_to=message.external_id if not turn.chat else None,
                        references=list(message.references), automatic=True)
 
 

@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     outbound_smtp_url: str | None = None
     web_host: str = "127.0.0.1"
     web_port: int = 8000
-    public_url: str = ""  # how residents reach the web chat, e.g. https://housing.example.org; https sets secure cookies
+    public_url: str = ""  # how residents reach the web chat, e.g. https://housing.example.org (https: secure cookies)
     nation: Nation = Nation.ENGLAND
     imap_urls: Annotated[list[str], NoDecode] = []
     imap_password: str | None = None
@@ -137,7 +137,4 @@ class Settings(BaseSettings):
         )
 
     def ombudsman_details(self) -> str:
-        return (
-            f"{self.ombudsman_name}, {self.ombudsman_address}. Telephone {self.ombudsman_phone}, "
-            f"email {self.ombudsman_email}, website {self.ombudsman_website}"
-        )
+        return self.letterhead().ombudsman_details()

@@ -26,8 +26,8 @@ def create_app(context: Context) -> FastAPI:
         return JSONResponse({"status": "ok", "database": context.engine.dialect.name})
 
     app.include_router(webchat(context))
-    app.include_router(console_router(context.sessions, context.now, context.calendar, context.settings.team_for,
-                                      context.settings.landlord_name,
+    app.include_router(console_router(context.sessions, context.now, context.calendar, context.letters,
+                                      context.settings.team_for,
                                       secure_cookies=context.settings.public_url.startswith("https://")))
     telegram = telegram_webhook(context)
     if telegram is not None:

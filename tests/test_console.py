@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -135,3 +134,46 @@ def test_every_route_checks_the_role_and_every_form_its_token(console: tuple[str
         assert bad.status_code == 401 and "do not match" in bad.text
     with desk.context.sessions() as session:
         assert session.scalar(select(Review)) is None
+
+
+def test_an_advisor_acknowledges_and_answers_a_complaint_and_the_resident_gets_each_letter(
+        browser: Any, console: tuple[str, Desk]) -> None:
+    from tests.desk import text
+
+    url, desk = console
+    desk.replies()  # what the bot already sent
+    with desk.context.sessions() as session:
+        complaint = session.scalar(select(Case).where(Case.kind == "complaint"))
+        assert complaint is not None
+        reference = complaint.reference
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, url, "alex")
+    page.goto(f"{url}/console/cases/{reference}")
+    assert "working days left" in page.locator(".deadline").inner_text()
+    assert "repairs contractor who damaged my floor" in page.get_by_label("Complaint definition").input_value()
+    page.get_by_label("Outcomes the resident wants").fill("A new floor and an apology")
+    page.get_by_role("button", name="Acknowledge and send the letter").click()
+    assert "Acknowledged. The response is due by" in page.get_by_role("status").inner_text()
+    (acknowledgement,) = [m for m in desk.replies() if m["To"] == "floor@example.net"]
+    assert "A new floor and an apology" in text(acknowledgement) and "repairs contractor" in text(acknowledgement)
+
+    page.get_by_label("Decision", exact=True).select_option("upheld")
+    page.get_by_label("The decision in words").fill("We agree the contractor damaged your floor.")
+    page.get_by_label("The reasons").fill("The photos show the damage after the visit.")
+    page.get_by_label("apology").check()
+    page.get_by_label("What will be done or paid").fill("A written apology and a new floor")
+    page.get_by_label("Outstanding actions, one a line").fill("Lay a new kitchen floor")
+    page.get_by_role("button", name="Send the response").click()
+    assert "The response has been sent." in page.get_by_role("status").inner_text()
+    (response,) = [m for m in desk.replies() if m["To"] == "floor@example.net"]
+    body = " ".join(text(response).split())
+    for required in ("at stage 1", "What we understood your complaint to be", "your complaint is upheld",
+                     "Why: The photos", "apology", "Lay a new kitchen floor", "ask us to look at it again at stage 2"):
+        assert required in body, required
+
+    page.get_by_role("button", name="The resident asked for stage 2 (no reasons needed)").click()
+    page.get_by_label("Outcomes the resident wants").fill("A review")
+    page.get_by_role("button", name="Acknowledge and send the letter").click()
+    assert "Nothing was changed" in page.locator("main").inner_text()  # 6.13: not the stage 1 handler
+    context.close()

@@ -17,7 +17,10 @@ VALUES = dict(reference="CMP-2026-00007", team="Repairs", language=None, hazard=
               acknowledgement_due=DAY, response_due=DAY, request_reference=None, escalation_requested=False,
               adjustments=False, complaint=True, contact=None, found=["CMP-2026-00007: complaint"], asked="X",
               stage=1, definition="The doors", outcomes_sought="Fix them", responsible_for="Repairs",
-              not_responsible_for="", auto=True, alternative_formats="large print")
+              not_responsible_for="", auto=True, alternative_formats="large print", outcome="upheld",
+              decision="We agree.", reasons="The repair was late.", remedies="an apology", remedy_detail="",
+              actions=["Replace the doors"], reason="We are waiting for a survey.", new_due=DAY,
+              explanation="Court proceedings have started.")
 STAFF_ONLY = {"staff_notice"}
 
 

@@ -18,7 +18,6 @@ from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import audit
 from workflow.models import Attachment, AuditEvent, ContactPoint, MailboxCursor, Message
 from workflow.vocabulary import Direction
 

@@ -33,6 +33,11 @@ class Letterhead:
     ombudsman_website: str
     ombudsman_address: str
 
+    def ombudsman_details(self) -> str:
+        """As recorded on every extension (6.5, 6.16): what the resident was told."""
+        return (f"{self.ombudsman_name}, {self.ombudsman_address}. Telephone {self.ombudsman_phone}, "
+                f"email {self.ombudsman_email}, website {self.ombudsman_website}")
+
 
 def long_date(day: dt.date) -> str:
     """'Friday 4 December 2026': the form residents read most easily."""

@@ -23,14 +23,14 @@ from sqlalchemy.orm import Session
 
 from workflow import outbox
 from workflow.calendar import LONDON, WorkingCalendar, london_date
+from workflow.correspondence import residents_words, to_resident
 from workflow.deadlines import WAITING_FOR_ACKNOWLEDGEMENT, WAITING_FOR_RESPONSE, open_deadlines
 from workflow.letters import Letters, long_date
 from workflow.lifecycle import ComplaintLifecycle
-from workflow.models import Adjustment, Case, ComplaintStage, ContactRestriction, Message, Notice, User
-from workflow.vocabulary import Direction, Role
+from workflow.models import Adjustment, Case, ComplaintStage, ContactRestriction, Notice, User
+from workflow.vocabulary import Role
 
 ACTOR = "scheduler"
-DEFINITION_CHARS = 1500
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class Scheduler:
 
     def _acknowledge(self, stage: ComplaintStage, now: dt.datetime) -> None:
         case = stage.case
-        words = self._residents_words(case)
+        words = residents_words(self.session, case)
         outcomes = stage.outcomes_sought or "You have not told us yet. Please reply and tell us what would put things right."
         ComplaintLifecycle(self.session, self.calendar).acknowledge(
             case, now, ACTOR, handler_id=None, definition=words, outcomes_sought=outcomes,
@@ -93,31 +93,7 @@ class Scheduler:
                                    outcomes_sought=outcomes, responsible_for=case.team or "Our housing service",
                                    not_responsible_for=stage.not_responsible_for, auto=True,
                                    response_due=stage.response_due, alternative_formats=case.adjustments_requested)
-        self._to_resident(case, text, now, f"Your complaint {case.reference}")
-
-    def _residents_words(self, case: Case) -> str:
-        """The resident's first words on this complaint, as they wrote them (the new text, not quotes)."""
-        first = self.session.scalar(select(Message).where(Message.case_id == case.id,
-                                                          Message.direction == Direction.INBOUND.value,
-                                                          Message.automatic.is_(False))
-                                    .order_by(Message.received_at, Message.id))
-        text = " ".join(((first.new_text or first.body_text) if first is not None else "").split())
-        if not text:
-            return "Your complaint as you told it to us by phone or in person."
-        return text if len(text) <= DEFINITION_CHARS else text[:DEFINITION_CHARS].rsplit(" ", 1)[0] + " ..."
-
-    def _to_resident(self, case: Case, text: str, now: dt.datetime, subject: str) -> None:
-        """In the channel the resident last wrote from, threaded to their last message."""
-        last = self.session.scalar(select(Message).where(Message.case_id == case.id,
-                                                         Message.direction == Direction.INBOUND.value,
-                                                         Message.sender.is_not(None), Message.quiet.is_(False))
-                                   .order_by(Message.received_at.desc(), Message.id.desc()))
-        if last is None or last.sender is None:
-            return  # made by phone or letter: the advisor sends it; the record shows it was not sent
-        chat = last.channel in ("telegram", "webchat")
-        outbox.enqueue(self.session, channel=last.channel, address=last.sender, text=text, at=now, case=case,
-                       subject=subject if chat else outbox.reply_subject(last.subject, subject),
-                       in_reply_to=None if chat else last.external_id, references=list(last.references))
+        to_resident(self.session, case, text, now, f"Your complaint {case.reference}")
 
     # -- notices to staff -------------------------------------------------------------------------
 

@@ -10,25 +10,30 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable
+from urllib.parse import quote
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow import cases
 from workflow.calendar import WorkingCalendar, london_date
+from workflow.console.actions import allowed, perform
 from workflow.console.auth import csrf_ok, end_session, may, signed_in, start_session
+from workflow.correspondence import residents_words
 from workflow.errors import DomainError
+from workflow.letters import Letters
 from workflow.models import Classification, ConsoleSession, Message, User
 from workflow.queue import triage_queue
 from workflow.deadlines import open_deadlines
 from workflow.reviews import confusion, corrections, latest_classification, record_review
 from workflow.users import authenticate
-from workflow.vocabulary import Kind, Role, Theme
+from workflow.vocabulary import Kind, Outcome, RefusalReason, Remedy, Role, Theme
 
 HERE = Path(__file__).parent
 COOKIE = "triage_console"
@@ -51,10 +56,10 @@ class Denied(Exception):
 
 
 def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetime], calendar: WorkingCalendar,
-                   team_for: Callable[[str], str], landlord_name: str, secure_cookies: bool = False) -> APIRouter:
+                   letters: Letters, team_for: Callable[[str], str], secure_cookies: bool = False) -> APIRouter:
     router = APIRouter(prefix="/console")
     templates = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape())
-    templates.globals.update(landlord_name=landlord_name, kinds=[k.value for k in Kind],
+    templates.globals.update(landlord_name=letters.letterhead.landlord_name, kinds=[k.value for k in Kind],
                              themes=[t.value for t in Theme])
 
     def render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
@@ -134,7 +139,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
         return guarded(Role.ADVISOR, work, request)
 
     @router.get("/cases/{reference}", response_class=HTMLResponse)
-    def case_page(request: Request, reference: str, saved: bool = False) -> Response:
+    def case_page(request: Request, reference: str, saved: bool = False, done: str = "") -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             case = cases.by_reference(session, reference)
             if case is None:
@@ -142,8 +147,16 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                               message=f"There is no case {reference}.")
             messages = list(session.scalars(select(Message).where(Message.case_id == case.id)
                                             .order_by(Message.received_at, Message.id)))
+            stage = case.stage_record(case.stage)
+            due = None
+            if stage is not None and case.ended_on is None:
+                due = stage.acknowledgement_due if stage.acknowledged_on is None else stage.response_due
             return render("case.html", user=user, csrf=console_session.csrf, case=case, messages=messages,
-                          suggestion=latest_classification(session, case), saved=saved)
+                          suggestion=latest_classification(session, case), saved=saved, done=done,
+                          actions=allowed(case), stage=stage, draft=residents_words(session, case),
+                          days_left=calendar.between(london_date(now()), due) if due else None,
+                          outcomes=[o.value for o in Outcome if o != Outcome.WITHDRAWN],
+                          remedies=[r.value for r in Remedy], refusal_reasons=[r.value for r in RefusalReason])
 
         return guarded(Role.ADVISOR, work, request)
 
@@ -165,6 +178,27 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             return RedirectResponse(f"/console/cases/{case.reference}?saved=1", status_code=303)
 
         return guarded(Role.ADVISOR, work, request, csrf, posting=True)
+
+    @router.post("/cases/{reference}/act/{action}")
+    async def act(request: Request, reference: str, action: str) -> Response:
+        form = await request.form()
+        fields = {key: ",".join(str(v) for v in form.getlist(key)) for key in form}
+
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            case = cases.by_reference(session, reference)
+            if case is None:
+                return render("error.html", 404, user=user, csrf=console_session.csrf,
+                              message=f"There is no case {reference}.")
+            try:
+                done = perform(session, calendar, letters, case, user, action, fields, now())
+            except (DomainError, ValueError) as error:
+                session.rollback()
+                return render("error.html", 400, user=user, csrf=console_session.csrf,
+                              message=f"Nothing was changed: {error}.")
+            session.commit()
+            return RedirectResponse(f"/console/cases/{case.reference}?done={quote(done)}", status_code=303)
+
+        return await run_in_threadpool(guarded, Role.ADVISOR, work, request, fields.get("csrf"), True)
 
     @router.get("/reviews", response_class=HTMLResponse)
     def reviews(request: Request, since: Annotated[str, Query(alias="from")] = "",
