@@ -106,8 +106,8 @@ def test_every_route_checks_the_role_and_every_form_its_token(console: tuple[str
     url, desk = console
     with desk.context.sessions() as session:
         reference = session.scalars(select(Case.reference)).first()
-    pages = ["/console/", f"/console/cases/{reference}", "/console/reviews", "/console/agreement",
-             "/console/deadlines"]
+    pages = ["/console/", f"/console/cases/{reference}", "/console/search?q=gas", "/console/reviews",
+             "/console/agreement", "/console/deadlines"]
     with httpx.Client(base_url=url, follow_redirects=False) as anonymous:
         for path in pages:
             response = anonymous.get(path)
@@ -117,7 +117,7 @@ def test_every_route_checks_the_role_and_every_form_its_token(console: tuple[str
         login(advisor, "alex")
         assert advisor.get("/console/").status_code == 200
         assert advisor.get(f"/console/cases/{reference}").status_code == 200
-        for supervisors_only in pages[2:]:
+        for supervisors_only in pages[3:]:
             assert advisor.get(supervisors_only).status_code == 403, supervisors_only
         refused = advisor.post(f"/console/cases/{reference}/review", data={"kind": "complaint", "theme": "other"})
         assert refused.status_code == 403  # no CSRF token
@@ -177,3 +177,19 @@ def test_an_advisor_acknowledges_and_answers_a_complaint_and_the_resident_gets_e
     page.get_by_role("button", name="Acknowledge and send the letter").click()
     assert "Nothing was changed" in page.locator("main").inner_text()  # 6.13: not the stage 1 handler
     context.close()
+
+
+def test_search_finds_a_case_by_reference_address_or_words(
+        console: tuple[str, Desk]) -> None:
+    url, desk = console
+    with desk.context.sessions() as session:
+        gas = session.scalar(select(Case).join(Message, Message.case_id == Case.id)
+                             .where(Message.sender == "gas@example.net"))
+        assert gas is not None
+        reference = gas.reference
+    with httpx.Client(base_url=url, follow_redirects=False) as advisor:
+        login(advisor, "alex")
+        for query in (reference.lower(), "gas@example", "strong smell of GAS"):
+            page = advisor.get("/console/search", params={"q": query})
+            assert page.status_code == 200 and f">{reference}<" in page.text, query
+        assert "0 cases found" in advisor.get("/console/search", params={"q": "100%_nothing"}).text

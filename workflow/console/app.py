@@ -30,6 +30,7 @@ from workflow.errors import DomainError
 from workflow.letters import Letters
 from workflow.models import Classification, ConsoleSession, Message, User
 from workflow.queue import triage_queue
+from workflow.search import find_cases
 from workflow.deadlines import open_deadlines
 from workflow.reviews import confusion, corrections, latest_classification, record_review
 from workflow.users import authenticate
@@ -151,7 +152,9 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             due = None
             if stage is not None and case.ended_on is None:
                 due = stage.acknowledgement_due if stage.acknowledged_on is None else stage.response_due
+            linked = cases.complaints_about(session, case) if case.kind == Kind.SERVICE_REQUEST else []
             return render("case.html", user=user, csrf=console_session.csrf, case=case, messages=messages,
+                          linked_complaints=linked,
                           suggestion=latest_classification(session, case), saved=saved, done=done,
                           actions=allowed(case), stage=stage, draft=residents_words(session, case),
                           days_left=calendar.between(london_date(now()), due) if due else None,
@@ -199,6 +202,14 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             return RedirectResponse(f"/console/cases/{case.reference}?done={quote(done)}", status_code=303)
 
         return await run_in_threadpool(guarded, Role.ADVISOR, work, request, fields.get("csrf"), True)
+
+    @router.get("/search", response_class=HTMLResponse)
+    def search(request: Request, q: str = "") -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            found = find_cases(session, q) if q.strip() else []
+            return render("search.html", user=user, csrf=console_session.csrf, q=q, found=found)
+
+        return guarded(Role.ADVISOR, work, request)
 
     @router.get("/reviews", response_class=HTMLResponse)
     def reviews(request: Request, since: Annotated[str, Query(alias="from")] = "",
