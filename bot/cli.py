@@ -155,7 +155,10 @@ def run() -> None:
     log.info("SMTP listening on %s:%s for %s", context.settings.smtp_host, context.settings.smtp_port,
              ", ".join(context.settings.accepted_mail_domains))
     try:
-        uvicorn.run(create_app(context), host=context.settings.web_host, port=context.settings.web_port)
+        from bot.retraining import Retrainer
+
+        app = create_app(context, Retrainer(context, on_accept=service.use_model))
+        uvicorn.run(app, host=context.settings.web_host, port=context.settings.web_port)
     finally:
         for poller in pollers:
             poller.stop()

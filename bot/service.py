@@ -85,6 +85,10 @@ class Service:
         if handled >= BATCH:  # more are waiting: go straight on
             self.context.wake.set()
 
+    def use_model(self, model: TriageModel) -> None:
+        """Switch the conversation to a model a supervisor accepted; the next message uses it."""
+        self.conversation.model = model
+
     def _schedule(self) -> None:
         if any(schedule(self.context).values()):
             self.queued.set()

@@ -7,12 +7,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from bot.context import Context
+from bot.retraining import Retrainer
 from workflow.console.app import console_router
 from bot.telegram_intake import telegram_webhook
 from bot.webchat_intake import webchat
 
 
-def create_app(context: Context) -> FastAPI:
+def create_app(context: Context, retrainer: Retrainer | None = None) -> FastAPI:
     app = FastAPI(title=f"{context.settings.landlord_name} housing triage", docs_url=None, redoc_url=None)
 
     @app.get("/healthz")
@@ -27,7 +28,7 @@ def create_app(context: Context) -> FastAPI:
 
     app.include_router(webchat(context))
     app.include_router(console_router(context.sessions, context.now, context.calendar, context.letters,
-                                      context.settings.team_for,
+                                      context.settings.team_for, retrainer or Retrainer(context),
                                       secure_cookies=context.settings.public_url.startswith("https://")))
     telegram = telegram_webhook(context)
     if telegram is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from bot.service import tick
 from tests.desk import Desk
 from tests.servers import chromium, web_server
-from workflow.models import Case, Message, Review
+from workflow.models import Case, Message, Review, User
 from workflow.users import add_user
 
 pytestmark = pytest.mark.browser
@@ -27,9 +28,14 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def console(desk: Desk) -> Iterator[tuple[str, Desk]]:
+def console(desk: Desk, trained_data_dir: Path) -> Iterator[tuple[str, Desk]]:
+    import shutil
+
     from bot.web import create_app
 
+    model_path = desk.context.settings.model_path  # the current model, as `triage run` would have it
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(trained_data_dir / "model" / "triage.skops", model_path)
     with desk.context.sessions() as session:
         add_user(session, "alex", "advisor", PASSWORD, desk.clock, "test")
         add_user(session, "sam", "supervisor", PASSWORD, desk.clock, "test", email="sam@example.org")
@@ -193,3 +199,35 @@ def test_search_finds_a_case_by_reference_address_or_words(
             page = advisor.get("/console/search", params={"q": query})
             assert page.status_code == 200 and f">{reference}<" in page.text, query
         assert "0 cases found" in advisor.get("/console/search", params={"q": "100%_nothing"}).text
+
+
+@pytest.mark.slow
+def test_a_supervisor_retrains_with_reviews_compares_the_figures_and_switches(browser: Any,
+                                                                             console: tuple[str, Desk]) -> None:
+    url, desk = console
+    from workflow.reviews import latest_classification, record_review
+
+    with desk.context.sessions() as session:
+        case = session.scalars(select(Case).order_by(Case.id)).first()
+        assert case is not None
+        sam = session.scalar(select(User).where(User.username == "sam"))
+        suggestion = latest_classification(session, case)
+        assert sam is not None and suggestion is not None
+        record_review(session, case, suggestion, sam, kind="complaint", theme="repairs", team="Repairs",
+                      at=desk.clock)
+        session.commit()
+    before = desk.context.settings.model_path.read_bytes()
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(180_000)
+    sign_in(page, url, "sam")
+    page.get_by_role("link", name="Retrain").click()
+    page.get_by_role("button", name="Train a candidate with the reviews").click()
+    table = page.get_by_role("table").inner_text()
+    assert "reviews added: 1" in table and "Current (" in table and "Candidate (" in table
+    assert desk.context.settings.model_path.read_bytes() == before  # nothing switched yet
+    page.get_by_role("button", name="Switch to the candidate").click()
+    assert "Now using model" in page.get_by_role("status").inner_text()
+    assert desk.context.settings.model_path.read_bytes() != before
+    assert not desk.context.settings.model_path.with_name("candidate.skops").exists()
+    context.close()

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable
 from urllib.parse import quote
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow import cases
+from workflow import audit, cases
 from workflow.calendar import WorkingCalendar, london_date
 from workflow.console.actions import allowed, perform
 from workflow.console.auth import csrf_ok, end_session, may, signed_in, start_session
@@ -51,13 +51,23 @@ def date_range(since: str, until: str) -> tuple[dt.datetime | None, dt.datetime 
     return start, end
 
 
+class ModelTraining(Protocol):
+    """What `bot` hands the console for retraining; the console never touches the classifier itself."""
+
+    def propose(self) -> dict[str, Any]: ...
+    def pending(self) -> bool: ...
+    def accept(self) -> str: ...
+    def discard(self) -> None: ...
+
+
 class Denied(Exception):
     def __init__(self, response: Response) -> None:
         self.response = response
 
 
 def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetime], calendar: WorkingCalendar,
-                   letters: Letters, team_for: Callable[[str], str], secure_cookies: bool = False) -> APIRouter:
+                   letters: Letters, team_for: Callable[[str], str], training: ModelTraining,
+                   secure_cookies: bool = False) -> APIRouter:
     router = APIRouter(prefix="/console")
     templates = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape())
     templates.globals.update(landlord_name=letters.letterhead.landlord_name, kinds=[k.value for k in Kind],
@@ -263,5 +273,39 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                           by_owner=sorted(by_owner.items()))
 
         return guarded(Role.SUPERVISOR, work, request)
+
+    @router.get("/model", response_class=HTMLResponse)
+    def model_page(request: Request, done: str = "") -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            return render("model.html", user=user, csrf=console_session.csrf, figures=None,
+                          pending=training.pending(), done=done)
+
+        return guarded(Role.SUPERVISOR, work, request)
+
+    @router.post("/model/{step}")
+    def model_step(request: Request, step: str, csrf: Annotated[str, Form()] = "") -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            if step == "train":  # about half a minute: the page answers when the candidate is measured
+                figures = training.propose()
+                audit.record(session, "model_candidate_trained", user.username, now(),
+                             version=figures["candidate"]["version"], n_reviews=figures["n_reviews"])
+                session.commit()
+                return render("model.html", user=user, csrf=console_session.csrf, figures=figures, pending=True,
+                              done="")
+            if step == "accept":
+                try:
+                    version = training.accept()
+                except FileNotFoundError as error:
+                    return render("error.html", 400, user=user, csrf=console_session.csrf, message=str(error))
+                audit.record(session, "model_switched", user.username, now(), version=version)
+                session.commit()
+                return RedirectResponse(f"/console/model?done={quote('Now using model ' + version)}",
+                                        status_code=303)
+            if step == "discard":
+                training.discard()
+                return RedirectResponse("/console/model?done=Candidate+discarded", status_code=303)
+            return render("error.html", 404, user=user, csrf=console_session.csrf, message="No such step.")
+
+        return guarded(Role.SUPERVISOR, work, request, csrf, posting=True)
 
     return router
