@@ -39,6 +39,7 @@ def console(desk: Desk, trained_data_dir: Path) -> Iterator[tuple[str, Desk]]:
     with desk.context.sessions() as session:
         add_user(session, "alex", "advisor", PASSWORD, desk.clock, "test")
         add_user(session, "sam", "supervisor", PASSWORD, desk.clock, "test", email="sam@example.org")
+        add_user(session, "ada", "admin", PASSWORD, desk.clock, "test")
         session.commit()
     desk.write("There is a strong smell of gas in my kitchen", sender="gas@example.net")
     desk.write("<script>window.pwned=1</script> Please can you tell me when the bins are collected?",
@@ -112,27 +113,26 @@ def test_every_route_checks_the_role_and_every_form_its_token(console: tuple[str
     url, desk = console
     with desk.context.sessions() as session:
         reference = session.scalars(select(Case.reference)).first()
-    pages = ["/console/", f"/console/cases/{reference}", "/console/search?q=gas", "/console/reviews",
-             "/console/agreement", "/console/deadlines"]
+    advisors = ["/console/", f"/console/cases/{reference}", "/console/search?q=gas"]
+    supervisors = ["/console/reviews", "/console/agreement", "/console/deadlines", "/console/model"]
+    admins = ["/console/letters", "/console/letters/receipt"]
     with httpx.Client(base_url=url, follow_redirects=False) as anonymous:
-        for path in pages:
+        for path in advisors + supervisors + admins:
             response = anonymous.get(path)
             assert response.status_code == 303 and response.headers["location"] == "/console/login", path
         assert anonymous.post(f"/console/cases/{reference}/review", data={"kind": "complaint"}).status_code == 303
-    with httpx.Client(base_url=url, follow_redirects=False) as advisor:
-        login(advisor, "alex")
-        assert advisor.get("/console/").status_code == 200
-        assert advisor.get(f"/console/cases/{reference}").status_code == 200
-        for supervisors_only in pages[3:]:
-            assert advisor.get(supervisors_only).status_code == 403, supervisors_only
-        refused = advisor.post(f"/console/cases/{reference}/review", data={"kind": "complaint", "theme": "other"})
-        assert refused.status_code == 403  # no CSRF token
-        wrong = advisor.post("/console/logout", data={"csrf": "guessed"})
-        assert wrong.status_code == 403
-    with httpx.Client(base_url=url, follow_redirects=False) as supervisor:
-        login(supervisor, "sam")
-        for path in pages:
-            assert supervisor.get(path).status_code == 200, path
+    for name, allowed in (("alex", advisors), ("sam", advisors + supervisors), ("ada", advisors + supervisors + admins)):
+        with httpx.Client(base_url=url, follow_redirects=False) as client:
+            login(client, name)
+            for path in advisors + supervisors + admins:
+                expected = 200 if path in allowed else 403
+                assert client.get(path).status_code == expected, (name, path)
+            if name == "alex":
+                refused = client.post(f"/console/cases/{reference}/review", data={"kind": "complaint",
+                                                                                  "theme": "other"})
+                assert refused.status_code == 403  # no CSRF token
+                assert client.post("/console/logout", data={"csrf": "guessed"}).status_code == 403
+                assert client.post("/console/letters/receipt", data={"text": "x"}).status_code == 403
     with httpx.Client(base_url=url, follow_redirects=False) as stranger:
         page = stranger.get("/console/login")
         token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
@@ -231,3 +231,48 @@ def test_a_supervisor_retrains_with_reviews_compares_the_figures_and_switches(br
     assert desk.context.settings.model_path.read_bytes() != before
     assert not desk.context.settings.model_path.with_name("candidate.skops").exists()
     context.close()
+
+
+def test_one_click_confirms_from_the_queue_and_every_console_control_is_labelled(
+        browser: Any, console: tuple[str, Desk]) -> None:
+    url, desk = console
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, url, "ada")
+    confirms = page.get_by_role("button", name=re.compile("^Confirm the suggestion for"))
+    before = confirms.count()
+    confirms.first.click()
+    page.wait_for_url(f"{url}/console/")
+    assert page.get_by_role("button", name=re.compile("^Confirm the suggestion for")).count() == before - 1
+    with desk.context.sessions() as session:
+        assert session.scalar(select(Review)) is not None
+    for path in ("/console/", "/console/search?q=gas", "/console/reviews", "/console/agreement",
+                 "/console/deadlines", "/console/model", "/console/letters/receipt"):
+        page.goto(f"{url}{path}")
+        unlabelled = page.evaluate("""[...document.querySelectorAll('textarea, input:not([type=hidden]), select')]
+            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).length""")
+        assert unlabelled == 0, path
+        assert page.evaluate("document.documentElement.lang") == "en"
+    context.close()
+
+
+def test_an_admin_rewords_a_letter_and_the_next_resident_gets_the_new_words(browser: Any,
+                                                                            console: tuple[str, Desk]) -> None:
+    url, desk = console
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, url, "ada")
+    page.get_by_role("link", name="Letters").click()
+    page.get_by_role("link", name="receipt", exact=True).click()
+    page.get_by_label("Template").fill("Thanks! Ref {{ reference }}. {{ unknown_name }}")
+    page.get_by_role("button", name="Check and save").click()
+    assert "Not saved" in page.get_by_role("alert").inner_text()
+    page.get_by_label("Template").fill("Thanks, we have your message. Ref {{ reference }}. Ombudsman {{ ombudsman_phone }}")
+    page.get_by_role("button", name="Check and save").click()
+    assert "Ref CMP-2026-00007" in page.get_by_role("status").inner_text()
+    context.close()
+    desk.write("Please could you tell me when my rent is due this month?", sender="rent@example.net")
+    (receipt,) = [m for m in desk.replies() if m["To"] == "rent@example.net"]
+    from tests.desk import text
+
+    assert text(receipt).startswith("Thanks, we have your message. Ref ")

@@ -10,17 +10,10 @@ import pytest
 from jinja2 import UndefinedError
 
 from bot.settings import Settings
-from workflow.letters import Letters, long_date
+from workflow.letters import SAMPLE_VALUES, Letters, long_date
 
 DAY = dt.date(2026, 12, 4)
-VALUES = dict(reference="CMP-2026-00007", team="Repairs", language=None, hazard="none", chat=False,
-              acknowledgement_due=DAY, response_due=DAY, request_reference=None, escalation_requested=False,
-              adjustments=False, complaint=True, contact=None, found=["CMP-2026-00007: complaint"], asked="X",
-              stage=1, definition="The doors", outcomes_sought="Fix them", responsible_for="Repairs",
-              not_responsible_for="", auto=True, alternative_formats="large print", outcome="upheld",
-              decision="We agree.", reasons="The repair was late.", remedies="an apology", remedy_detail="",
-              actions=["Replace the doors"], reason="We are waiting for a survey.", new_due=DAY,
-              explanation="Court proceedings have started.")
+VALUES = {**SAMPLE_VALUES, "alternative_formats": "large print"}
 STAFF_ONLY = {"staff_notice"}
 
 
@@ -54,3 +47,14 @@ def test_a_letter_missing_a_value_is_refused_not_sent_with_a_gap(letters: Letter
 
 def test_dates_are_written_as_people_read_them() -> None:
     assert long_date(DAY) == "Friday 4 December 2026"
+
+
+def test_an_admins_edit_is_checked_before_it_is_saved(letters: Letters) -> None:
+    with pytest.raises(ValueError, match="undefined"):
+        letters.save("receipt", "Your reference is {{ referense }}.")
+    assert letters.source("receipt")[1] is False  # nothing was saved
+    preview = letters.save("receipt", "Ref {{ reference }}. {{ ombudsman_phone }}")
+    assert preview == "Ref CMP-2026-00007. 0300 111 3000"
+    assert letters.render("receipt", **VALUES) == preview and letters.source("receipt")[1] is True
+    letters.restore("receipt")
+    assert "We have it safely" in letters.render("receipt", **VALUES)

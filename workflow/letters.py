@@ -18,6 +18,18 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 SHIPPED = Path(__file__).with_name("templates") / "letters"
+_DAY = dt.date(2026, 12, 4)
+# Every name any letter may use, with a plausible value: the editor's preview and check use them.
+SAMPLE_VALUES: dict[str, Any] = dict(
+    reference="CMP-2026-00007", team="Repairs", language=None, hazard="none", chat=False, acknowledgement_due=_DAY,
+    response_due=_DAY, request_reference=None, escalation_requested=False, adjustments=False, complaint=True,
+    contact=None, found=["CMP-2026-00007: complaint at stage 1."], asked="CMP-2026-00008", stage=1,
+    definition="The kitchen doors were left hanging off.", outcomes_sought="New doors", responsible_for="Repairs",
+    not_responsible_for="", auto=True, alternative_formats=None, outcome="upheld", decision="We agree.",
+    reasons="The repair was late.", remedies="an apology", remedy_detail="A written apology",
+    actions=["Replace the doors"], reason="We are waiting for a survey.", new_due=_DAY,
+    explanation="Court proceedings have started.", headline="Due Friday 4 December 2026",
+    details="The stage 1 response is due.")
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,43 @@ class Letters:
             paragraphs.append(line)
             blank = False
         return "\n".join(paragraphs)
+
+    def source(self, name: str) -> tuple[str, bool]:
+        """(the template's text, whether it is the admin's own version)."""
+        own = self._own(name)
+        if own is not None and own.exists():
+            return own.read_text(encoding="utf-8"), True
+        return (SHIPPED / f"{name}.txt").read_text(encoding="utf-8"), False
+
+    def save(self, name: str, text: str) -> str:
+        """Check a new version (it must render with every value a letter may get), then put it in place.
+
+        Returns the preview. Raises ValueError with Jinja's message and saves nothing when it fails.
+        """
+        own = self._own(name)
+        if own is None:
+            raise ValueError("letters can be edited only when a data directory is configured")
+        try:
+            preview = self.environment.from_string(text).render(**asdict(self.letterhead), **SAMPLE_VALUES)
+        except Exception as error:  # any template error: the letter is not saved
+            raise ValueError(f"{type(error).__name__}: {error}") from None
+        own.parent.mkdir(parents=True, exist_ok=True)
+        partial = own.with_suffix(".partial")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(own)
+        self.environment.cache.clear()  # type: ignore[union-attr]
+        return preview
+
+    def restore(self, name: str) -> None:
+        own = self._own(name)
+        if own is not None:
+            own.unlink(missing_ok=True)
+            self.environment.cache.clear()  # type: ignore[union-attr]
+
+    def _own(self, name: str) -> Path | None:
+        if name not in self.names():
+            raise KeyError(name)
+        return self.override_dir / f"{name}.txt" if self.override_dir is not None else None
 
     def names(self) -> list[str]:
         return sorted(p.stem for p in SHIPPED.glob("*.txt") if not p.stem.startswith("_"))

@@ -28,7 +28,7 @@ from workflow.console.auth import csrf_ok, end_session, may, signed_in, start_se
 from workflow.correspondence import residents_words
 from workflow.errors import DomainError
 from workflow.letters import Letters
-from workflow.models import Classification, ConsoleSession, Message, User
+from workflow.models import Classification, ConsoleSession, Message, Review, User
 from workflow.queue import triage_queue
 from workflow.search import find_cases
 from workflow.deadlines import open_deadlines
@@ -37,6 +37,7 @@ from workflow.users import authenticate
 from workflow.vocabulary import Kind, Outcome, RefusalReason, Remedy, Role, Theme
 
 HERE = Path(__file__).parent
+QUEUE_PAGE = 100  # the top of the queue; an advisor works from the top, and the page stays quick at any size
 COOKIE = "triage_console"
 LOGIN_CSRF = "triage_console_login"
 HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; form-action 'self'; "
@@ -73,8 +74,8 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
     templates.globals.update(landlord_name=letters.letterhead.landlord_name, kinds=[k.value for k in Kind],
                              themes=[t.value for t in Theme])
 
-    def render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
-        return HTMLResponse(templates.get_template(name).render(**values), status_code=status, headers=HEADERS)
+    def render(template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        return HTMLResponse(templates.get_template(template).render(**values), status_code=status, headers=HEADERS)
 
     def who(request: Request, session: Session, role: Role) -> tuple[User, ConsoleSession]:
         found = signed_in(session, request.cookies.get(COOKIE), now())
@@ -138,11 +139,20 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
     def queue(request: Request) -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             today = london_date(now())
-            entries = triage_queue(session)
+            entries = triage_queue(session, limit=QUEUE_PAGE)
             suggestions = {c.case_id: c for c in session.scalars(
                 select(Classification).where(Classification.case_id.in_([e.case.id for e in entries]))
                 .order_by(Classification.id))}
-            rows = [{"entry": e, "suggestion": suggestions.get(e.case.id),
+            ids = [e.case.id for e in entries]
+            excerpts: dict[int, str] = {}
+            for case_id, body in session.execute(
+                    select(Message.case_id, Message.body_text).where(Message.case_id.in_(ids),
+                                                                     Message.direction == "inbound")
+                    .order_by(Message.received_at, Message.id)):
+                excerpts.setdefault(case_id, " ".join(body[:400].split())[:160])
+            reviewed = set(session.scalars(select(Review.case_id).where(Review.case_id.in_(ids))))
+            rows = [{"entry": e, "suggestion": suggestions.get(e.case.id), "excerpt": excerpts.get(e.case.id, ""),
+                     "reviewed": e.case.id in reviewed,
                      "days_left": calendar.between(today, e.next_deadline) if e.next_deadline else None}
                     for e in entries]
             return render("queue.html", user=user, csrf=console_session.csrf, rows=rows, now=now())
@@ -175,7 +185,8 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
 
     @router.post("/cases/{reference}/review")
     def review(request: Request, reference: str, kind: Annotated[str, Form()] = "",
-               theme: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "") -> Response:
+               theme: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "",
+               back: Annotated[str, Form()] = "") -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             case = cases.by_reference(session, reference)
             suggestion = latest_classification(session, case) if case is not None else None
@@ -188,6 +199,8 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             except (ValueError, DomainError) as error:
                 return render("error.html", 400, user=user, csrf=console_session.csrf, message=str(error))
             session.commit()
+            if back == "queue":  # confirmed from the queue with one click: stay on the queue
+                return RedirectResponse("/console/", status_code=303)
             return RedirectResponse(f"/console/cases/{case.reference}?saved=1", status_code=303)
 
         return guarded(Role.ADVISOR, work, request, csrf, posting=True)
@@ -273,6 +286,48 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                           by_owner=sorted(by_owner.items()))
 
         return guarded(Role.SUPERVISOR, work, request)
+
+    @router.get("/letters", response_class=HTMLResponse)
+    def letter_list(request: Request) -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            return render("letters.html", user=user, csrf=console_session.csrf,
+                          names=[(n, letters.source(n)[1]) for n in letters.names()])
+
+        return guarded(Role.ADMIN, work, request)
+
+    @router.get("/letters/{name}", response_class=HTMLResponse)
+    def letter_page(request: Request, name: str) -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            if name not in letters.names():
+                return render("error.html", 404, user=user, csrf=console_session.csrf, message="No such letter.")
+            text, own = letters.source(name)
+            return render("letter.html", user=user, csrf=console_session.csrf, name=name, text=text, own=own,
+                          preview=None, error=None)
+
+        return guarded(Role.ADMIN, work, request)
+
+    @router.post("/letters/{name}")
+    def letter_save(request: Request, name: str, text: Annotated[str, Form()] = "",
+                    restore: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "") -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            if name not in letters.names():
+                return render("error.html", 404, user=user, csrf=console_session.csrf, message="No such letter.")
+            if restore:
+                letters.restore(name)
+                audit.record(session, "letter_restored", user.username, now(), letter=name)
+                session.commit()
+                return RedirectResponse(f"/console/letters/{name}", status_code=303)
+            try:
+                preview = letters.save(name, text)
+            except ValueError as error:
+                return render("letter.html", 400, user=user, csrf=console_session.csrf, name=name, text=text,
+                              own=letters.source(name)[1], preview=None, error=str(error))
+            audit.record(session, "letter_edited", user.username, now(), letter=name)
+            session.commit()
+            return render("letter.html", user=user, csrf=console_session.csrf, name=name, text=text, own=True,
+                          preview=preview, error=None)
+
+        return guarded(Role.ADMIN, work, request, csrf, posting=True)
 
     @router.get("/model", response_class=HTMLResponse)
     def model_page(request: Request, done: str = "") -> Response:
