@@ -276,3 +276,53 @@ def test_an_admin_rewords_a_letter_and_the_next_resident_gets_the_new_words(brow
     from tests.desk import text
 
     assert text(receipt).startswith("Thanks, we have your message. Ref ")
+
+
+def test_an_advisor_extends_refuses_and_records_a_hazard_made_safe(browser: Any, console: tuple[str, Desk]) -> None:
+    """The other complaint actions, each with the letter the Code asks for (6.5, 2.4)."""
+    from tests.desk import text
+
+    url, desk = console
+    desk.replies()
+    desk.write("I want to make a formal complaint that my fence was never repaired after the storm.",
+               sender="fence@example.net")
+    desk.replies()
+    with desk.context.sessions() as session:
+        floor = session.scalar(select(Case).join(Message, Message.case_id == Case.id)
+                               .where(Message.sender == "floor@example.net"))
+        fence = session.scalar(select(Case).join(Message, Message.case_id == Case.id)
+                               .where(Message.sender == "fence@example.net"))
+        gas = session.scalar(select(Case).join(Message, Message.case_id == Case.id)
+                             .where(Message.sender == "gas@example.net"))
+        assert floor is not None and fence is not None and gas is not None
+        floor_ref, fence_ref, gas_ref = floor.reference, fence.reference, gas.reference
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, url, "alex")
+
+    page.goto(f"{url}/console/cases/{floor_ref}")
+    page.get_by_label("Outcomes the resident wants").fill("A new floor")
+    page.get_by_role("button", name="Acknowledge and send the letter").click()
+    page.get_by_label("Working days").fill("5")
+    page.get_by_label("Why, in words the resident will read").fill("We are waiting for the flooring survey.")
+    page.get_by_role("button", name="Extend and tell the resident").click()
+    assert "the resident has been told why" in page.get_by_role("status").inner_text()
+    letters = [text(m) for m in desk.replies() if m["To"] == "floor@example.net"]
+    assert any("waiting for the flooring survey" in t and "0300 111 3000" in t for t in letters)
+
+    page.goto(f"{url}/console/cases/{fence_ref}")
+    page.get_by_label("Reason", exact=True).select_option("legal_proceedings")
+    page.get_by_label("Explanation for the resident, with the evidence").fill(
+        "You have started a claim at the county court about the fence (claim form dated 2 November).")
+    page.get_by_role("button", name="Refuse and tell the resident").click()
+    assert "Refused" in page.get_by_role("status").inner_text()
+    (refusal,) = [m for m in desk.replies() if m["To"] == "fence@example.net"]
+    assert "county court" in text(refusal) and "Housing Ombudsman Service" in text(refusal)
+
+    page.goto(f"{url}/console/cases/{gas_ref}")
+    page.get_by_label("What was done to make it safe or to inspect it").fill("Gas engineer capped the supply")
+    page.get_by_role("button", name="Record it").click()
+    assert "Recorded what was done" in page.get_by_role("status").inner_text()
+    page.goto(f"{url}/console/")
+    assert "hazard" not in page.locator("tbody tr").first.inner_text()
+    context.close()
