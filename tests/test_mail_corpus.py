@@ -18,7 +18,7 @@ EXPECTED: dict[str, dict[str, object]] = json.loads((CORPUS / "expected.json").r
 
 def test_every_file_has_expectations_and_the_corpus_is_not_small() -> None:
     assert sorted(p.name for p in CORPUS.glob("*.eml")) == sorted(EXPECTED)
-    assert len(EXPECTED) >= 32
+    assert len(EXPECTED) >= 60
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -34,12 +34,18 @@ def test_each_fixture_parses_as_a_person_would_read_it(name: str) -> None:
         assert message.subject == expected["subject"]
     if "new_contains" in expected:
         assert str(expected["new_contains"]) in " ".join(message.new_text.split())
+    if "new_text" in expected:
+        assert message.new_text == expected["new_text"]
     if "new_excludes" in expected:
         assert str(expected["new_excludes"]) not in message.new_text
     if "in_reply_to" in expected:
         assert message.in_reply_to == expected["in_reply_to"]
     if expected.get("defects"):
         assert message.defects
+    if expected.get("no_date"):
+        assert message.sent_at is None
+    for address in expected.get("recipients_include", []):  # type: ignore[attr-defined]
+        assert address in message.recipients
     if "attachment_count" in expected:
         assert len(message.attachments) == expected["attachment_count"]
     if expected.get("attachments_safe"):

@@ -34,7 +34,7 @@ def _header(message: Message, name: str, defects: list[str]) -> str:
         value = message.get(name)
     except Exception as error:  # noqa: BLE001 - any header may be malformed in any way
         defects.append(f"unreadable {name} header: {type(error).__name__}")
-        raw = message.get_all(name, failobj=None) if hasattr(message, "get_all") else None
+        raw = [v for k, v in message.raw_items() if k.lower() == name.lower()]  # unparsed, cannot raise
         value = str(raw[0]) if raw else None
     return "" if value is None else str(value).strip()
 
