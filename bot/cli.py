@@ -290,3 +290,39 @@ def eval_command(
     typer.echo(f"n={result['n']} kind macro-F1 {result['kind']['macro_f1']} theme accuracy {result['theme']['accuracy']} "
                f"complaint recall at offer {result['complaint_recall_at_offer']} "
                f"offer rate to non-complaints {result['offer_rate_non_complaint']}")
+
+
+@app.command("report")
+def report_command(
+    start: Annotated[dt.datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="first day (London date)")],
+    end: Annotated[dt.datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="last day, included")],
+    as_json: Annotated[bool, typer.Option("--json", help="every figure as one JSON object")] = False,
+    as_html: Annotated[bool, typer.Option("--html", help="a printable document with tables and charts")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="one figure a row: table, row, value")] = False,
+) -> None:
+    """The Code 8.1 / 9.7 figures for a period: CH01, CH02, volumes, outcomes, refusals, requests, agreement."""
+    from workflow import report_formats
+    from workflow.reports import Period, build_report, teams_of
+
+    if as_json + as_html + as_csv > 1:
+        typer.echo("error: choose one of --json, --html and --csv", err=True)
+        raise typer.Exit(2)
+    try:
+        period = Period(start.date(), end.date())
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    context = _context()
+    context.migrate()
+    settings = context.settings
+    with context.sessions() as session:
+        figures = build_report(session, period, context.calendar, homes_owned=settings.homes_owned,
+                               landlord=settings.landlord_name, teams=teams_of(settings.team_for))
+    if as_json:
+        _print_json(figures)
+    elif as_html:
+        typer.echo(report_formats.to_html(figures))
+    elif as_csv:
+        typer.echo(report_formats.to_csv(figures), nl=False)
+    else:
+        typer.echo(report_formats.to_text(figures))

@@ -29,7 +29,8 @@ def create_app(context: Context, retrainer: Retrainer | None = None) -> FastAPI:
     app.include_router(webchat(context))
     app.include_router(console_router(context.sessions, context.now, context.calendar, context.letters,
                                       context.settings.team_for, retrainer or Retrainer(context),
-                                      secure_cookies=context.settings.public_url.startswith("https://")))
+                                      secure_cookies=context.settings.public_url.startswith("https://"),
+                                      homes_owned=context.settings.homes_owned))
     telegram = telegram_webhook(context)
     if telegram is not None:
         app.include_router(telegram)

@@ -102,6 +102,47 @@ def test_an_advisor_works_the_queue_and_corrects_a_suggestion_a_supervisor_then_
         assert case is not None and case.kind == "compliment" and case.theme == "rent"
 
 
+def test_a_supervisor_reads_the_complaints_report_for_a_period_and_downloads_it(
+        browser: Any, console: tuple[str, Desk]) -> None:
+    import datetime as dt
+
+    from workflow.calendar import london_date
+    from workflow.models import ComplaintStage
+
+    url, desk = console
+    today = london_date(desk.clock)
+    with desk.context.sessions() as session:
+        stage1 = len(session.scalars(select(ComplaintStage).where(ComplaintStage.number == 1)).all())
+        requests = len(session.scalars(select(Case).where(Case.kind == "service_request")).all())
+    assert stage1 >= 1  # the formal complaint was logged by the bot
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    sign_in(page, url, "sam")
+    page.get_by_role("link", name="Reports").click()
+    page.get_by_label("From").fill((today - dt.timedelta(days=7)).isoformat())
+    page.get_by_label("To (included)").fill(today.isoformat())
+    page.get_by_role("button", name="Show").click()
+    timescales = page.get_by_role("table").filter(has_text="Complaints received and answered")
+    assert timescales.get_by_role("row").nth(1).inner_text().split()[:3] == ["Stage", "1", str(stage1)]
+    recorded = page.get_by_role("row", name=re.compile("^Service requests recorded"))
+    assert recorded.inner_text().split()[-1] == str(requests)
+    assert page.locator("svg.chart").count() == 4
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV for a spreadsheet").click()
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert rows[0] == "table,row,value" and f"stages / 1,received,{stage1}" in rows
+    page.emulate_media(media="print")
+    assert not page.get_by_role("navigation", name="Console").is_visible()  # the printout is the report alone
+    page.emulate_media(media="screen")
+    page.get_by_label("From").fill((today - dt.timedelta(days=400)).isoformat())
+    page.get_by_label("To (included)").fill((today - dt.timedelta(days=300)).isoformat())
+    page.get_by_role("button", name="Show").click()
+    assert timescales.get_by_role("row").nth(1).inner_text().split()[:3] == ["Stage", "1", "0"]
+    page.goto(f"{url}/console/reports?from=2026-13-01")
+    assert "cannot be used" in page.locator("main").inner_text()
+    context.close()
+
+
 def login(client: httpx.Client, name: str) -> None:
     page = client.get("/console/login")
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
@@ -114,7 +155,8 @@ def test_every_route_checks_the_role_and_every_form_its_token(console: tuple[str
     with desk.context.sessions() as session:
         reference = session.scalars(select(Case.reference)).first()
     advisors = ["/console/", f"/console/cases/{reference}", "/console/search?q=gas"]
-    supervisors = ["/console/reviews", "/console/agreement", "/console/deadlines", "/console/model"]
+    supervisors = ["/console/reviews", "/console/agreement", "/console/deadlines", "/console/model",
+                   "/console/reports", "/console/reports?format=csv"]
     admins = ["/console/letters", "/console/letters/receipt"]
     with httpx.Client(base_url=url, follow_redirects=False) as anonymous:
         for path in advisors + supervisors + admins:
@@ -247,7 +289,7 @@ def test_one_click_confirms_from_the_queue_and_every_console_control_is_labelled
     with desk.context.sessions() as session:
         assert session.scalar(select(Review)) is not None
     for path in ("/console/", "/console/search?q=gas", "/console/reviews", "/console/agreement",
-                 "/console/deadlines", "/console/model", "/console/letters/receipt"):
+                 "/console/deadlines", "/console/model", "/console/reports", "/console/letters/receipt"):
         page.goto(f"{url}{path}")
         unlabelled = page.evaluate("""[...document.querySelectorAll('textarea, input:not([type=hidden]), select')]
             .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).length""")

@@ -8,6 +8,7 @@ shown as text. Anonymous visitors are sent to the sign-in page.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from collections.abc import Callable
 from urllib.parse import quote
@@ -17,7 +18,7 @@ from typing import Annotated, Any, Protocol
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +33,9 @@ from workflow.models import Classification, ConsoleSession, Message, Review, Use
 from workflow.queue import triage_queue
 from workflow.search import find_cases
 from workflow.deadlines import open_deadlines
+from workflow.report_formats import TEMPLATES as REPORT_TEMPLATES
+from workflow.report_formats import add_filters, charts, to_csv
+from workflow.reports import Period, build_report, teams_of
 from workflow.reviews import confusion, corrections, latest_classification, record_review
 from workflow.users import authenticate
 from workflow.vocabulary import Kind, Outcome, RefusalReason, Remedy, Role, Theme
@@ -68,9 +72,11 @@ class Denied(Exception):
 
 def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetime], calendar: WorkingCalendar,
                    letters: Letters, team_for: Callable[[str], str], training: ModelTraining,
-                   secure_cookies: bool = False) -> APIRouter:
+                   secure_cookies: bool = False, homes_owned: int = 0) -> APIRouter:
     router = APIRouter(prefix="/console")
-    templates = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape())
+    templates = add_filters(Environment(loader=ChoiceLoader([FileSystemLoader(str(HERE / "templates")),
+                                                             FileSystemLoader(str(REPORT_TEMPLATES))]),
+                                        autoescape=select_autoescape()))
     templates.globals.update(landlord_name=letters.letterhead.landlord_name, kinds=[k.value for k in Kind],
                              themes=[t.value for t in Theme])
 
@@ -284,6 +290,34 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             return render("deadlines.html", user=user, csrf=console_session.csrf, overdue=overdue,
                           due_today=due_today, upcoming=[r for r in rows if r["deadline"].due > today],
                           by_owner=sorted(by_owner.items()))
+
+        return guarded(Role.SUPERVISOR, work, request)
+
+    @router.get("/reports", response_class=HTMLResponse)
+    def reports(request: Request, since: Annotated[str, Query(alias="from")] = "",
+                until: Annotated[str, Query(alias="to")] = "", form: Annotated[str, Query(alias="format")] = "html",
+                ) -> Response:
+        """Code 8.1 and 9.7 figures; the default period is this financial year (from 1 April) to today."""
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            today = london_date(now())
+            first = dt.date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+            try:
+                period = Period(dt.date.fromisoformat(since) if since else first,
+                                dt.date.fromisoformat(until) if until else today)
+            except ValueError as error:
+                return render("error.html", 400, user=user, csrf=console_session.csrf,
+                              message=f"Those dates cannot be used: {error}. Use dates such as 2026-04-01.")
+            figures = build_report(session, period, calendar, homes_owned=homes_owned,
+                                   landlord=letters.letterhead.landlord_name, teams=teams_of(team_for))
+            name = f"complaints-report-{period.start}-to-{period.end}"
+            if form == "csv":
+                return Response(to_csv(figures), media_type="text/csv; charset=utf-8", headers={
+                    **HEADERS, "Content-Disposition": f'attachment; filename="{name}.csv"'})
+            if form == "json":
+                return Response(json.dumps(figures, ensure_ascii=False, indent=1), media_type="application/json",
+                                headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}.json"'})
+            return render("report.html", user=user, csrf=console_session.csrf, report=figures,
+                          charts=charts(figures), period=period)
 
         return guarded(Role.SUPERVISOR, work, request)
 
