@@ -368,3 +368,58 @@ def test_an_advisor_extends_refuses_and_records_a_hazard_made_safe(browser: Any,
     page.goto(f"{url}/console/")
     assert "hazard" not in page.locator("tbody tr").first.inner_text()
     context.close()
+
+
+CONTRAST = """() => {
+  const parse = s => { const m = s.match(/rgba?\\(([^)]+)\\)/); return m ? m[1].split(',').map(parseFloat) : null; };
+  const lum = c => { const [r, g, b] = c.slice(0, 3).map(v => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const background = el => { for (; el; el = el.parentElement) { const c = parse(getComputedStyle(el).backgroundColor);
+      if (c && (c.length < 4 || c[3] > 0)) return c; } return [255, 255, 255]; };
+  const failures = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (!(el instanceof HTMLElement) || el.offsetParent === null) continue;
+    if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const style = getComputedStyle(el);
+    const a = lum(parse(style.color)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
+    const needed = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+    if (ratio < needed) failures.push(`${el.tagName} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+  }
+  return failures;
+}"""
+FOCUSABLE = "a[href], button, input:not([type=hidden]), select, textarea"
+
+
+def test_every_page_meets_contrast_and_shows_focus_in_document_order(browser: Any, console: tuple[str, Desk]) -> None:
+    """WCAG 2.2 AA 1.4.3 (contrast), 2.4.3 (focus order) and 2.4.7 (focus visible), measured in the browser."""
+    url, desk = console
+    with desk.context.sessions() as session:
+        reference = session.scalars(select(Case.reference).where(Case.kind == "complaint")).first()
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, url, "ada")
+    for path in ("/console/", f"/console/cases/{reference}", "/console/search?q=gas", "/console/reviews",
+                 "/console/agreement", "/console/deadlines", "/console/reports", "/console/model",
+                 "/console/letters", "/console/letters/receipt"):
+        page.goto(f"{url}{path}")
+        assert page.evaluate(CONTRAST) == [], path
+        assert page.locator("[tabindex]:not([tabindex='0']):not([tabindex='-1'])").count() == 0, path
+        in_order = page.evaluate(f"""[...document.querySelectorAll('{FOCUSABLE}')]
+            .filter(e => !e.disabled && (e.offsetParent !== null || e.classList.contains('skip')))
+            .slice(0, 12).map(e => e.outerHTML.slice(0, 60))""")
+        visited = []
+        for _ in in_order:
+            for _segment in range(4):  # a date field takes a Tab for each of its day, month and year parts
+                page.keyboard.press("Tab")
+                now_on = page.evaluate("document.activeElement.outerHTML.slice(0, 60)")
+                if not visited or now_on != visited[-1]:
+                    break
+            visited.append(now_on)
+            outline = page.evaluate("""(() => { const s = getComputedStyle(document.activeElement);
+                return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2; })()""")
+            assert outline, (path, visited[-1])
+        assert visited == in_order, path
+    context.close()
