@@ -16,16 +16,19 @@ from functools import cached_property
 from typing import Any
 
 import spacy
-from spacy.matcher import Matcher
-from spacy.tokens import Doc, Span
+from spacy.attrs import IS_PUNCT, IS_SPACE, NORM, SENT_START
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc
 
 from classifier import language
 from classifier.suggestion import Flags
 
 # A tiny phrase syntax: words separated by spaces; "a|b" either word; "word*" any word starting
 # so; "?" one optional word; "#old" an age of 65 to 119, "#young" a child's age of 0 to 5,
-# "#num" any other number. Prefixes and numbers are read once per token into its NORM, so the
-# Matcher compares strings only: REGEX predicates on every token made it ten times slower.
+# "#num" any other number. Prefixes and numbers are read into each word's NORM once, when spaCy
+# first meets the word, so the rules compare strings only (REGEX predicates on every token made
+# them ten times slower). Phrases of plain words go to a PhraseMatcher, which looks them up by
+# hash whatever their number; only phrases with optional words or word classes need the Matcher.
 RULES: dict[str, list[str]] = {
     "vulnerable": [
         "disabled", "disability", "disabilities", "wheelchair*", "walking stick", "walking frame|aid", "uses a frame",
@@ -125,7 +128,30 @@ def _phrases(text: str) -> list[list[dict[str, Any]]]:
 class Hit:
     rule: str
     words: str
-    span: Span
+    start: int
+    end: int
+    sentence: int
+
+
+class _Reading:
+    """One message's words and sentences, read once: each rule's checks then index plain lists
+    instead of asking spaCy for tokens and sentences again for every hit."""
+
+    def __init__(self, doc: Doc) -> None:
+        self.lower = [token.lower_ for token in doc]
+        strings = doc.vocab.strings
+        self.words = set(self.lower) | {strings[norm] for norm in doc.to_array(NORM).tolist()}  # "leak*", "#old"
+        self.punct = doc.to_array(IS_PUNCT).astype(bool).tolist()
+        self.space = doc.to_array(IS_SPACE).astype(bool).tolist()
+        starts = doc.to_array(SENT_START).tolist()
+        self.sentence_of: list[int] = []
+        self.bounds: list[list[int]] = []
+        for i, flag in enumerate(starts):
+            if i == 0 or flag == 1:
+                self.bounds.append([i, i + 1])
+            else:
+                self.bounds[-1][1] = i + 1
+            self.sentence_of.append(len(self.bounds) - 1)
 
 
 class CueRules:
@@ -135,36 +161,59 @@ class CueRules:
     def nlp(self) -> spacy.language.Language:
         nlp = spacy.blank("en")
         nlp.add_pipe("sentencizer")
+        default_norm = nlp.vocab.lex_attr_getters[NORM]
+        nlp.vocab.lex_attr_getters[NORM] = lambda word: token_norm(word.lower()) or default_norm(word)
+        for lexeme in list(nlp.vocab):  # the words spaCy knew before the getter was set
+            norm = token_norm(lexeme.lower_)
+            if norm is not None:
+                lexeme.norm_ = norm
         return nlp
 
     @cached_property
-    def matcher(self) -> Matcher:
-        matcher = Matcher(self.nlp.vocab)
-        for rule, phrases in RULES.items():
-            matcher.add(rule, [pattern for p in phrases for pattern in _phrases(p)])
-        return matcher
+    def matchers(self) -> tuple[PhraseMatcher, PhraseMatcher, list[tuple[list[set[str]], Matcher]]]:
+        """Plain words by LOWER and phrases with word classes by NORM, each a PhraseMatcher that finds
+        every phrase by hash at once; a phrase with an optional word gets a Matcher of its own, run
+        only when the message holds all the words the phrase cannot do without (a Matcher holding
+        them all cost more than everything else in classifying a message)."""
+        plain, classed = PhraseMatcher(self.nlp.vocab, attr="LOWER"), PhraseMatcher(self.nlp.vocab, attr="NORM")
+        optional: list[tuple[list[set[str]], Matcher]] = []
+        for rule, texts in RULES.items():
+            for text in texts:
+                patterns = _phrases(text)
+                if "?" in text.split():
+                    matcher = Matcher(self.nlp.vocab)
+                    matcher.add(rule, patterns)
+                    optional.append(([set(word.split("|")) for word in text.split() if word != "?"], matcher))
+                    continue
+                words = [[t.get("LOWER") or t.get("NORM") for t in pattern] for pattern in patterns]
+                by_norm = any("NORM" in t for pattern in patterns for t in pattern)
+                (classed if by_norm else plain).add(rule, [Doc(self.nlp.vocab, words=w) for w in words])
+        return plain, classed, optional
 
-    def hits(self, doc: Doc) -> list[Hit]:
+    def hits(self, doc: Doc, reading: _Reading) -> list[Hit]:
         found = []
-        for match_id, start, end in self.matcher(doc):
+        plain, classed, optional = self.matchers
+        matches = set(plain(doc)) | set(classed(doc))
+        for needed, matcher in optional:
+            if all(not alternatives.isdisjoint(reading.words) for alternatives in needed):
+                matches.update(matcher(doc))
+        for match_id, start, end in sorted(matches, key=lambda m: (m[1], -m[2])):
             rule = self.nlp.vocab.strings[match_id]
-            span = doc[start:end]
-            if rule in ("explicit_complaint", "escalation") and self._asks_about_it(span):
+            sentence = reading.sentence_of[start]
+            if rule in ("explicit_complaint", "escalation") and self._asks_about_it(reading, sentence):
                 continue
-            if rule != "vulnerable" and not self._contains_negation(span) and self._negated(span):
+            if rule != "vulnerable" and not self._contains_negation(reading, start, end) and self._negated(
+                    reading, start, sentence):
                 continue
-            if rule in ("emergency", "significant") and self._put_right(span):
+            if rule in ("emergency", "significant") and self._put_right(reading, start, end, sentence):
                 continue
-            found.append(Hit(rule, span.text, span))
+            found.append(Hit(rule, doc[start:end].text, start, end, sentence))
         return found
 
     def flags(self, text: str) -> Flags:
         doc = self.nlp(text)
-        for token in doc:
-            norm = token_norm(token.lower_)
-            if norm is not None:
-                token.norm_ = norm
-        hits = self.hits(doc)
+        reading = _Reading(doc)
+        hits = self.hits(doc, reading)
         cues: dict[str, list[str]] = {}
         for hit in hits:
             words = cues.setdefault(hit.rule, [])
@@ -173,7 +222,7 @@ class CueRules:
         emergency, significant = cues.pop("emergency", []), cues.pop("significant", [])
         vulnerable = "vulnerable" in cues
         if significant and not emergency and vulnerable:
-            emergency = self._harm_from_damp(doc, hits)
+            emergency = self._harm_from_damp(doc, reading, hits)
         hazard = "emergency" if emergency else "significant" if significant else "none"
         if hazard != "none":
             cues["hazard"] = emergency + [w for w in significant if w not in emergency]
@@ -195,42 +244,41 @@ class CueRules:
         )
 
     @staticmethod
-    def _asks_about_it(span: Span) -> bool:
+    def _asks_about_it(reading: _Reading, sentence: int) -> bool:
         """'How do I make a complaint?' asks about complaining; it does not make one."""
-        sentence = span.sent
-        first = next((t for t in sentence if not t.is_punct), None)
-        return sentence.text.rstrip().endswith("?") and first is not None and first.lower_ in QUESTION_OPENERS
+        first, last = reading.bounds[sentence]
+        opener = next((reading.lower[i] for i in range(first, last) if not reading.punct[i]), None)
+        ending = next((reading.lower[i] for i in reversed(range(first, last)) if not reading.space[i]), "")
+        return ending.endswith("?") and opener in QUESTION_OPENERS
 
     @staticmethod
-    def _contains_negation(span: Span) -> bool:
-        return any(t.lower_ in NEGATORS for t in span)
+    def _contains_negation(reading: _Reading, start: int, end: int) -> bool:
+        return any(word in NEGATORS for word in reading.lower[start:end])
 
     @staticmethod
-    def _negated(span: Span) -> bool:
-        sent_start = span.sent.start
-        for token in reversed(span.doc[max(sent_start, span.start - 4):span.start]):
-            if token.lower_ in {"but", "however", "still", "and"} or token.is_punct:
+    def _negated(reading: _Reading, start: int, sentence: int) -> bool:
+        for i in reversed(range(max(reading.bounds[sentence][0], start - 4), start)):
+            if reading.lower[i] in {"but", "however", "still", "and"} or reading.punct[i]:
                 return False
-            if token.lower_ in NEGATORS:
+            if reading.lower[i] in NEGATORS:
                 return True
         return False
 
     @staticmethod
-    def _put_right(span: Span) -> bool:
+    def _put_right(reading: _Reading, start: int, end: int, sentence: int) -> bool:
         """'the leak was fixed', 'thank you for sorting the damp': a hazard that has gone."""
-        words = {t.lower_ for t in span.sent if t.i < span.start or t.i >= span.end}
+        first, last = reading.bounds[sentence]
+        words = set(reading.lower[first:start]) | set(reading.lower[end:last])
         if words & {"still", "again", "back", "but", "however", "not", "n't", "nothing", "never"}:
             return False
         return bool(words & RESOLVED) or ("thank" in words or "thanks" in words) and bool(
             words & {"sorting", "fixing", "treating", "clearing"})
 
     @staticmethod
-    def _harm_from_damp(doc: Doc, hits: Iterable[Hit]) -> list[str]:
+    def _harm_from_damp(doc: Doc, reading: _Reading, hits: Iterable[Hit]) -> list[str]:
         """CODE.md: damp and mould harming a vulnerable person is an emergency hazard."""
-        damp_sentences = {h.span.sent.start for h in hits if h.rule == "significant" and
-                          h.span[0].lower_.startswith(("damp", "mould", "mold"))}
-        if not damp_sentences:
+        damp = any(h.rule == "significant" and reading.lower[h.start].startswith(("damp", "mould", "mold"))
+                   for h in hits)
+        if not damp:
             return []
-        harm = [t.text for t in doc if t.lower_ in HARM]
-        return harm[:5]
-
+        return [doc[i].text for i, word in enumerate(reading.lower) if word in HARM][:5]

@@ -29,7 +29,8 @@ def normalise(text: str) -> str:
         text = _BREAKS.sub("\n", text)
         text = _TAGS.sub(" ", text)
     text = html.unescape(text)
-    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    if not text.replace("\n", "").replace("\t", "").isprintable():  # most messages: no character to look at
+        text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
     text = _SPACES.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _BLANK_LINES.sub("\n\n", "\n".join(line.strip() for line in text.split("\n"))).strip()
     if len(text) > MAX_CHARS:
