@@ -270,6 +270,11 @@ def test_refusals_requests_choices_compliments_and_agreement(year: Session) -> N
     # Complaints opened in the year: c2-c20 (19) and the three reviewed cases confirmed as complaints.
     assert r["contacts"]["by_kind"] == {"complaint": 22, "service_request": 6, "enquiry": 1, "compliment": 3,
                                         "feedback": 1}
+    assert r["contacts"]["by_channel"] == {"email": 26, "webchat": 4, "telegram": 2, "letter": 1}
+    assert r["contacts"]["by_month"]["2026-06"] == {"complaint": 3, "service_request": 0, "enquiry": 1,
+                                                    "compliment": 0, "feedback": 1}  # c3, c13 and a review
+    for kind, total in r["contacts"]["by_kind"].items():
+        assert sum(month[kind] for month in r["contacts"]["by_month"].values()) == total
     assert r["service_requests"] == {"recorded": 6, "became_complaints": 2, "became_complaints_share": 0.3333,
                                      "by_team": {"Repairs": 6}}
     assert r["choice_offered"] == {"offered": 4, "chose_complaint": 2, "chose_request": 1, "no_answer_yet": 1}
