@@ -115,57 +115,45 @@ def import_command(
 
 
 @app.command()
-def run() -> None:
+def run(
+    only: Annotated[str, typer.Option("--only", help="comma-separated roles to run in this process: smtp, imap, "
+                                                     "telegram, web, worker, scheduler (default: all)")] =
+        "smtp,imap,telegram,web,worker,scheduler",
+) -> None:
     """Start the product on the configured settings (embedded defaults: SQLite under ./data)."""
+    import signal
+    import threading
+
     import uvicorn
 
+    from bot import runner
+    from bot.retraining import Retrainer
     from bot.web import create_app
 
+    try:
+        roles = runner.parse_roles(only)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from bot.models import ensure_model
-
     context = _context()
     context.migrate()
     log.info("database ready (%s)", context.engine.dialect.name)
-    model = ensure_model(context)
-    log.info("model %s ready", model.version)
-    import threading
-
-    from bot.email_intake import imap_pollers, smtp_controller
-
-    from bot.service import Service
-
-    service = Service(context, model)
-    service.start()
-    smtp = smtp_controller(context)
-    smtp.start()
-    pollers = imap_pollers(context)
-    for poller in pollers:
-        threading.Thread(target=poller.run, name=f"imap {poller.config.key}", daemon=True).start()
-        log.info("reading IMAP mailbox %s", poller.config.key)
-    from bot.telegram_intake import register_webhook, telegram_poller
-
-    telegram = telegram_poller(context)
-    if telegram is not None:
-        threading.Thread(target=telegram.run, name="telegram", daemon=True).start()
-        log.info("reading Telegram updates by long polling")
-    elif context.settings.telegram_webhook_url:
-        register_webhook(context)
-        log.info("Telegram delivers updates to the webhook")
-    log.info("SMTP listening on %s:%s for %s", context.settings.smtp_host, context.settings.smtp_port,
-             ", ".join(context.settings.accepted_mail_domains))
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # uvicorn hands its signal back to this handler when done
+        signal.signal(signum, lambda *_: stopping.set())
+    running = runner.start(context, roles)
     try:
-        from bot.retraining import Retrainer
-
-        app = create_app(context, Retrainer(context, on_accept=service.use_model))
-        uvicorn.run(app, host=context.settings.web_host, port=context.settings.web_port)
+        if "web" in roles:
+            service = running.service
+            on_accept = service.use_model if service is not None and service.conversation is not None else None
+            app = create_app(context, Retrainer(context, on_accept=on_accept))
+            uvicorn.run(app, host=context.settings.web_host, port=context.settings.web_port)
+        else:
+            stopping.wait()
     finally:
-        for poller in pollers:
-            poller.stop()
-        if telegram is not None:
-            telegram.stop()
-        smtp.stop()
-        service.stop()
+        running.stop()
+    log.info("stopped")
 
 
 @app.command()

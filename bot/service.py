@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from bot.context import Context
 from bot.conversation import Conversation
@@ -23,6 +23,7 @@ from workflow.scheduler import Scheduler, Timing
 
 log = logging.getLogger(__name__)
 BATCH = 100
+LOOPS = frozenset({"conversation", "outbox", "scheduler"})
 
 
 def conversation(context: Context, model: TriageModel) -> Conversation:
@@ -46,10 +47,14 @@ def tick(context: Context, model: TriageModel, channel_senders: dict[str, Send] 
 
 
 class Service:
-    def __init__(self, context: Context, model: TriageModel, channel_senders: dict[str, Send] | None = None,
-                 interval: float = 2.0, schedule_interval: float = 60.0) -> None:
+    def __init__(self, context: Context, model: TriageModel | None, channel_senders: dict[str, Send] | None = None,
+                 interval: float = 2.0, schedule_interval: float = 60.0, loops: Iterable[str] = LOOPS) -> None:
         self.context = context
-        self.conversation = conversation(context, model)
+        self.loops = frozenset(loops)
+        if "conversation" in self.loops and model is None:
+            raise ValueError("the conversation needs a model")
+        self.conversation = conversation(context, model) if model is not None else None
+        self.model_stamp = self._model_file_stamp()
         self.senders = channel_senders if channel_senders is not None else senders(context)
         self.interval = interval
         self.schedule_interval = schedule_interval
@@ -59,14 +64,13 @@ class Service:
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        self.threads = [
-            threading.Thread(target=self._loop, args=("conversation", self._converse, self.context.wake),
-                             name="conversation", daemon=True),
-            threading.Thread(target=self._loop, args=("outbox", self._deliver, self.queued),
-                             name="outbox", daemon=True),
-            threading.Thread(target=self._loop, args=("scheduler", self._schedule, self.due,
-                                                      self.schedule_interval), name="scheduler", daemon=True),
-        ]
+        loops = {
+            "conversation": (self._converse, self.context.wake, None),
+            "outbox": (self._deliver, self.queued, None),
+            "scheduler": (self._schedule, self.due, self.schedule_interval),
+        }
+        self.threads = [threading.Thread(target=self._loop, args=(name, work, wake, interval), name=name, daemon=True)
+                        for name, (work, wake, interval) in loops.items() if name in self.loops]
         for thread in self.threads:
             thread.start()
 
@@ -79,6 +83,8 @@ class Service:
             thread.join(timeout)
 
     def _converse(self) -> None:
+        assert self.conversation is not None
+        self._reload_if_replaced()
         handled = self.conversation.handle_pending(limit=BATCH)
         if handled:
             self.queued.set()
@@ -87,7 +93,31 @@ class Service:
 
     def use_model(self, model: TriageModel) -> None:
         """Switch the conversation to a model a supervisor accepted; the next message uses it."""
-        self.conversation.model = model
+        if self.conversation is not None:
+            self.conversation.model = model
+        self.model_stamp = self._model_file_stamp()
+
+    def _model_file_stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = self.context.settings.model_path.stat()
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def _reload_if_replaced(self) -> None:
+        """A supervisor accepted a model in another process (the web role): load it from the file it
+        was moved to, so every worker switches within one pass."""
+        stamp = self._model_file_stamp()
+        if stamp is None or stamp == self.model_stamp:
+            return
+        try:
+            model = TriageModel.load(self.context.settings.model_path)
+        except (ValueError, KeyError, OSError):
+            log.exception("the model file changed but cannot be read; keeping the current model")
+        else:
+            log.info("switching to model %s from %s", model.version, self.context.settings.model_path)
+            self.use_model(model)
+        self.model_stamp = stamp
 
     def _schedule(self) -> None:
         if any(schedule(self.context).values()):

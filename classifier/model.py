@@ -217,8 +217,16 @@ class TriageModel:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TriageModel:
-        """Load without pickle: skops refuses any type outside scikit-learn's, numpy's and scipy's own."""
-        untrusted = sio.get_untrusted_types(data=data)
+        """Load without pickle: skops refuses any type outside scikit-learn's, numpy's and scipy's own.
+
+        Anything that is not a model file (truncated, corrupt, something else) is a ValueError, so
+        a caller can retrain or keep its current model instead of crashing."""
+        if not data:
+            raise ValueError("not a model file: it is empty")
+        try:
+            untrusted = sio.get_untrusted_types(data=data)
+        except zipfile.BadZipFile as error:
+            raise ValueError(f"not a model file: {error}") from None
         unexpected = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
         if unexpected:
             raise ValueError(f"model file holds types that are not trusted: {unexpected}")

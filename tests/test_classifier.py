@@ -197,3 +197,10 @@ def test_fast_scores_equal_scikit_learns(model: TriageModel) -> None:
     features = model.vectoriser_.transform(texts)
     assert np.allclose(kind_logits, model.kind_model_.decision_function(features), atol=1e-4)
     assert np.allclose(theme_logits, model.theme_model_.decision_function(features), atol=1e-4)
+
+
+@pytest.mark.parametrize("junk", [b"", b"not a model", b"PK\x03\x04truncated"])
+def test_a_file_that_is_not_a_model_is_a_clear_error(junk: bytes) -> None:
+    """`triage run` retrains and a worker keeps its model when the file is corrupt; neither may crash."""
+    with pytest.raises(ValueError, match="not a model file"):
+        TriageModel.from_bytes(junk)

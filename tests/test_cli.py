@@ -151,3 +151,57 @@ def test_make_run_then_demo_then_a_resident_emails_and_answers_complaint(tmp_pat
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_run_refuses_an_unknown_role(tmp_path: Path) -> None:
+    result = triage("run", "--only", "smtp,mailman", cwd=tmp_path)
+    assert result.returncode == 2 and "unknown role mailman" in result.stderr and "scheduler" in result.stderr
+    assert not (tmp_path / "data").exists(), "nothing is started or created for a mistyped role"
+
+
+def test_roles_split_across_two_processes_share_the_work(tmp_path: Path, trained_data_dir: Path) -> None:
+    """Issue 9: `--only smtp,web` in one process and `--only worker,scheduler` in another, one database.
+
+    The SMTP process stores the mail and answers 250; only the worker process may write the reply,
+    and it does; the web process serves the health check without a model or a worker."""
+    import smtplib
+    import time
+    import urllib.request
+
+    from tests.servers import free_port
+
+    (tmp_path / "data" / "model").mkdir(parents=True)
+    shutil.copyfile(trained_data_dir / "model" / "triage.skops", tmp_path / "data" / "model" / "triage.skops")
+    port, smtp_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {
+        "TRIAGE_WEB_PORT": str(port), "TRIAGE_SMTP_PORT": str(smtp_port)}
+    front = subprocess.Popen([TRIAGE, "run", "--only", "smtp,web"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    worker = None
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                if front.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"the web role did not start: {front.stdout.read()}") from None  # type: ignore[union-attr]
+                time.sleep(0.2)
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
+            client.sendmail("split@example.net", ["housing@example.org"],
+                            b"From: split@example.net\r\nTo: housing@example.org\r\nMessage-ID: <split-1@example.net>"
+                            b"\r\nSubject: Lift\r\n\r\nThe lift in Marlowe Tower has stopped working.\r\n")
+        time.sleep(3)  # long enough for any worker in the front process to have answered
+        outgoing = tmp_path / "data" / "outgoing"
+        assert not list(outgoing.glob("*.eml")), "the smtp,web process must not handle or answer mail"
+        worker = subprocess.Popen([TRIAGE, "run", "--only", "worker,scheduler"], cwd=tmp_path, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        receipt = _mail_to(outgoing, "split@example.net", "reference", timeout=90)
+        assert receipt["In-Reply-To"] == "<split-1@example.net>"
+    finally:
+        for process in (front, worker):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
+    assert (front.returncode, worker.returncode if worker else None) == (0, 0), "both stop cleanly on SIGTERM"

@@ -1,0 +1,92 @@
+"""What `triage run` starts, role by role, so the roles can be split across processes and machines
+that share one PostgreSQL database.
+
+smtp: the inbound SMTP server. imap: the IMAP pollers. telegram: Telegram long polling (with a
+webhook, the web role receives updates). web: the console, the web chat and the health check.
+worker: the conversation (handling stored messages) and the outbox (delivering replies); several
+workers may run at once, because a message is locked while it is handled and outbox items are
+claimed with SKIP LOCKED. scheduler: acknowledgements, reminders, alerts and hazard clocks; its
+notices are keyed, so a second scheduler does not send a notice twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.context import Context
+from bot.service import Service
+
+log = logging.getLogger(__name__)
+ROLES = ("smtp", "imap", "telegram", "web", "worker", "scheduler")
+
+
+def parse_roles(text: str) -> frozenset[str]:
+    """'smtp,web' -> {'smtp', 'web'}; an unknown or empty list is an error a person can act on."""
+    roles = frozenset(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = sorted(roles - set(ROLES))
+    if unknown or not roles:
+        raise ValueError(f"unknown role {', '.join(unknown) or '(none given)'}; choose from {', '.join(ROLES)}")
+    return roles
+
+
+@dataclass
+class Running:
+    """The pieces one process started; stop() ends them in reverse order."""
+
+    roles: frozenset[str]
+    service: Service | None = None
+    stops: list[Callable[[], None]] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for stop in reversed(self.stops):
+            try:
+                stop()
+            except Exception:  # noqa: BLE001 - stopping the rest matters more than one failure
+                log.exception("stopping a part of triage run failed")
+
+
+def start(context: Context, roles: frozenset[str]) -> Running:
+    """Start every role in `roles` except web, which the caller serves in the foreground."""
+    from bot.models import ensure_model
+
+    running = Running(roles)
+    loops = ({"conversation", "outbox"} if "worker" in roles else set()) | ({"scheduler"} if "scheduler" in roles
+                                                                            else set())
+    if loops:
+        model = ensure_model(context) if "worker" in roles else None
+        if model is not None:
+            log.info("model %s ready", model.version)
+        running.service = Service(context, model, loops=loops)
+        running.service.start()
+        running.stops.append(running.service.stop)
+    if "smtp" in roles:
+        from bot.email_intake import smtp_controller
+
+        smtp = smtp_controller(context)
+        smtp.start()
+        running.stops.append(smtp.stop)
+        log.info("SMTP listening on %s:%s for %s", context.settings.smtp_host, context.settings.smtp_port,
+                 ", ".join(context.settings.accepted_mail_domains))
+    if "imap" in roles:
+        from bot.email_intake import imap_pollers
+
+        for poller in imap_pollers(context):
+            threading.Thread(target=poller.run, name=f"imap {poller.config.key}", daemon=True).start()
+            running.stops.append(poller.stop)
+            log.info("reading IMAP mailbox %s", poller.config.key)
+    if "telegram" in roles:
+        from bot.telegram_intake import register_webhook, telegram_poller
+
+        telegram = telegram_poller(context)
+        if telegram is not None:
+            threading.Thread(target=telegram.run, name="telegram", daemon=True).start()
+            running.stops.append(telegram.stop)
+            log.info("reading Telegram updates by long polling")
+        elif context.settings.telegram_webhook_url:
+            register_webhook(context)
+            log.info("Telegram delivers updates to the webhook")
+    log.info("running: %s", ", ".join(r for r in ROLES if r in roles))
+    return running
