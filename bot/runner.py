@@ -5,8 +5,8 @@ smtp: the inbound SMTP server. imap: the IMAP pollers. telegram: Telegram long p
 webhook, the web role receives updates). web: the console, the web chat and the health check.
 worker: the conversation (handling stored messages) and the outbox (delivering replies); several
 workers may run at once, because a message is locked while it is handled and outbox items are
-claimed with SKIP LOCKED. scheduler: acknowledgements, reminders, alerts and hazard clocks; its
-notices are keyed, so a second scheduler does not send a notice twice.
+claimed with SKIP LOCKED. scheduler: acknowledgements, reminders, alerts and hazard clocks; run
+exactly one.
 """
 
 from __future__ import annotations
