@@ -314,3 +314,55 @@ def report_command(
         typer.echo(report_formats.to_csv(figures), nl=False)
     else:
         typer.echo(report_formats.to_text(figures))
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count what would be removed; change nothing")] = False,
+    now: Annotated[str | None, typer.Option("--now", help="ISO date-time to act as the current time")] = None,
+) -> None:
+    """Remove personal data from cases that ended more than TRIAGE_RETENTION_YEARS ago; report figures stay."""
+    from workflow import retention
+    from workflow.calendar import london_date
+
+    context = _context()
+    moment = utcnow()
+    if now is not None:
+        try:
+            moment = dt.datetime.fromisoformat(now)
+        except ValueError:
+            typer.echo(f"error: --now {now!r} is not an ISO date-time such as 2032-11-23T09:00:00+00:00", err=True)
+            raise typer.Exit(2) from None
+        if moment.tzinfo is None:
+            typer.echo("error: --now needs a time zone, such as +00:00 or Z", err=True)
+            raise typer.Exit(2)
+    context.migrate()
+    before = retention.cutoff(london_date(moment), context.settings.retention_years)
+    with context.sessions() as session:
+        result = retention.purge(session, before, moment)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    files = 0 if dry_run else retention.remove_files(context.settings.data_dir / "attachments", result.files)
+    _print_json({"ended_before": before.isoformat(), "dry_run": dry_run, **result.counts(), "files_removed": files})
+
+
+@app.command("export-resident")
+def export_resident(
+    address: Annotated[str, typer.Argument(help="the resident's email address, or Telegram or web chat id")],
+) -> None:
+    """Everything held about a resident, as JSON, for a subject access request."""
+    import json
+
+    from workflow.subject_access import export, find_residents
+
+    context = _context()
+    context.migrate()
+    with context.sessions() as session:
+        residents = find_residents(session, address)
+        if not residents:
+            typer.echo(f"error: no resident has the contact address {address!r}", err=True)
+            raise typer.Exit(1)
+        exported = [export(session, resident, utcnow()) for resident in residents]
+    typer.echo(json.dumps(exported if len(exported) > 1 else exported[0], ensure_ascii=False, indent=1))

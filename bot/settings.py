@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     ombudsman_website: str = "https://www.housing-ombudsman.org.uk"
     ombudsman_address: str = "PO Box 1484, Unit D, Preston, PR2 0ET"
     homes_owned: int = 0
+    retention_years: int = 6  # personal data is purged this many years after a case ends (`triage purge`)
     acknowledge_hour: int = 15  # London hour on the last day when an unacknowledged complaint is acknowledged
     remind_working_days: int = 2  # reminders to the handler this many working days before a deadline
     closure_days: str = ""
@@ -94,6 +95,13 @@ class Settings(BaseSettings):
     def _not_negative(cls, value: int) -> int:
         if value < 0:
             raise ValueError("homes owned cannot be negative")
+        return value
+
+    @field_validator("retention_years")
+    @classmethod
+    def _sensible_retention(cls, value: int) -> int:
+        if not 1 <= value <= 100:
+            raise ValueError("the retention period is 1 to 100 years")
         return value
 
     @model_validator(mode="after")

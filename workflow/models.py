@@ -82,6 +82,7 @@ class Resident(Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    purged_at: Mapped[dt.datetime | None]  # personal details removed after the retention period
 
     contact_points: Mapped[list[ContactPoint]] = relationship(back_populates="resident")
     disclosures: Mapped[list[Disclosure]] = relationship(back_populates="resident")
@@ -180,6 +181,7 @@ class Case(Base):
     ended_on: Mapped[dt.date | None]
     awaiting: Mapped[str | None] = mapped_column(String(20))  # the question the bot asked and waits on (Awaiting)
     adjustments_requested: Mapped[str | None] = mapped_column(Text)  # in the resident's words (5.10)
+    purged_at: Mapped[dt.datetime | None]  # personal data removed; the figures reports need are kept
 
     resident: Mapped[Resident | None] = relationship()
     stages: Mapped[list[ComplaintStage]] = relationship(
