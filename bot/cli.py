@@ -136,6 +136,7 @@ def run(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command with addresses
     context = _context()
     context.migrate()
     log.info("database ready (%s)", context.engine.dialect.name)
