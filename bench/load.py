@@ -1,0 +1,214 @@
+"""End-to-end load on the running product: mail over SMTP and web chat over HTTP into `triage run`,
+timed from each message's receipt to its reply being queued.
+
+Runs the installed `triage run` as separate processes, as deployed. On SQLite, one process runs
+every role. With --postgres, a throwaway PostgreSQL cluster holds the data, one process runs
+smtp, web and scheduler, and 1, 2 and 4 processes run the worker role, to show how throughput
+grows with workers. Chat messages come from distinct residents behind the (trusted, loopback)
+proxy, each with its own X-Forwarded-For address, as they would through nginx.
+
+Usage: python bench/load.py [--json] [-n 10000] [--chat-share 0.2] [--postgres] [--workers 1,2,4]
+Prints one JSON object last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import smtplib
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from common import REPO, free_port
+
+import httpx
+from sqlalchemy import create_engine, text
+
+TRIAGE = str(Path(sys.executable).with_name("triage"))
+TEXTS = ["My kitchen tap at {n} Elm Road has been dripping for a week. Please send someone.",
+         "I reported the damp in my bedroom weeks ago and nobody has come. Flat {n}.",
+         "When is my rent due this month? Account {n}.",
+         "Thank you to the repairs team for fixing my boiler so quickly, job {n}.",
+         "The lift at Marlowe Tower is broken again, block {n}."]
+
+
+def _wait_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"triage run did not start: {log.read_text()[-2000:]}") from None
+            time.sleep(0.2)
+
+
+def _start(roles: str, env: dict[str, str], base: Path, name: str) -> subprocess.Popen[bytes]:
+    log = base / f"{name}.log"
+    return subprocess.Popen([TRIAGE, "run", "--only", roles], cwd=base, env=env, stdout=log.open("ab"),
+                            stderr=subprocess.STDOUT)
+
+
+def _peak_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return round(int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024, 1)  # type: ignore[union-attr]
+
+
+def _send_mail(port: int, numbers: list[int]) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+        for n in numbers:
+            body = TEXTS[n % len(TEXTS)].format(n=n)
+            raw = (f"From: tenant{n}@example.net\r\nTo: housing@example.org\r\nMessage-ID: <load-{n}@example.net>\r\n"
+                   f"Subject: Load {n}\r\n\r\n{body}\r\n").encode()
+            for _attempt in range(20):
+                try:
+                    client.sendmail(f"tenant{n}@example.net", ["housing@example.org"], raw)
+                    break
+                except smtplib.SMTPResponseException as error:  # 451: the gateway tries again
+                    if error.smtp_code != 451:
+                        raise
+                    time.sleep(0.5)
+
+
+def _send_chat(web: str, numbers: list[int]) -> None:
+    for n in numbers:
+        forwarded = {"X-Forwarded-For": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"}
+        with httpx.Client(base_url=web, timeout=60, headers=forwarded) as client:
+            page = client.get("/chat")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+            response = client.post("/chat", data={"text": TEXTS[n % len(TEXTS)].format(n=n), "csrf": csrf,
+                                                  "nonce": f"load{n}"}, headers={"Accept": "application/json"})
+            response.raise_for_status()
+
+
+def _measure(database: str, sent: int, started: float, timeout: float) -> dict[str, object]:
+    engine = create_engine(database)
+    deadline = time.monotonic() + timeout
+    with engine.connect() as connection:
+        while time.monotonic() < deadline:
+            replies = connection.execute(text("SELECT count(DISTINCT case_id) FROM messages "
+                                              "WHERE direction = 'outbound'")).scalar() or 0
+            if replies >= sent:
+                break
+            time.sleep(0.5)
+            connection.rollback()
+        finished = time.monotonic()
+        inbound = connection.execute(text("SELECT case_id, received_at FROM messages WHERE direction = 'inbound'")
+                                     ).all()
+        first_reply = dict(connection.execute(text("SELECT case_id, min(received_at) FROM messages "
+                                                   "WHERE direction = 'outbound' GROUP BY case_id")).all())
+        distinct = connection.execute(text("SELECT count(DISTINCT external_id) FROM messages "
+                                           "WHERE direction = 'inbound'")).scalar() or 0
+    engine.dispose()
+
+    def moment(value: object) -> float:
+        import datetime as dt
+
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        assert isinstance(value, dt.datetime)
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
+
+    latencies = sorted(moment(first_reply[case]) - moment(at) for case, at in inbound if case in first_reply)
+    quantile = (lambda q: round(latencies[min(len(latencies) - 1, int(q * (len(latencies) - 1)))] * 1000, 1)) \
+        if latencies else (lambda q: None)
+    return {"sent": sent, "stored": len(inbound), "lost": sent - distinct, "duplicated": len(inbound) - distinct,
+            "answered": len(latencies), "seconds": round(finished - started, 1),
+            "messages_per_second": round(len(latencies) / (finished - started), 1),
+            "receipt_to_reply_queued_ms": {"p50": quantile(0.5), "p99": quantile(0.99),
+                                           "mean": round(statistics.mean(latencies) * 1000, 1) if latencies else None}}
+
+
+def run_once(n: int, chat_share: float, workers: int, postgres: object | None, model: Path) -> dict[str, object]:
+    base = Path(tempfile.mkdtemp(prefix="triage-load-"))
+    (base / "data" / "model").mkdir(parents=True)
+    shutil.copyfile(model, base / "data" / "model" / "triage.skops")
+    smtp_port, web_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {
+        "TRIAGE_DATA_DIR": str(base / "data"), "TRIAGE_SMTP_PORT": str(smtp_port), "TRIAGE_WEB_PORT": str(web_port)}
+    if postgres is not None:
+        name = f"load{workers}"
+        admin = create_engine(postgres.url, isolation_level="AUTOCOMMIT")  # type: ignore[attr-defined]
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            connection.execute(text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        env["TRIAGE_DATABASE_URL"] = postgres.url.rsplit("/", 1)[0] + f"/{name}"  # type: ignore[attr-defined]
+        subprocess.run([TRIAGE, "db", "upgrade"], env=env, cwd=base, check=True, capture_output=True)
+        processes = [_start("smtp,web,scheduler", env, base, "front")]
+        processes += [_start("worker", env, base, f"worker{i}") for i in range(workers)]
+        database = env["TRIAGE_DATABASE_URL"]
+    else:
+        processes = [_start("smtp,web,worker,scheduler", env, base, "all")]
+        database = f"sqlite:///{base / 'data' / 'triage.sqlite3'}"
+    try:
+        _wait_port(smtp_port, processes[0], base / "front.log" if postgres else base / "all.log")
+        _wait_port(web_port, processes[0], base / "front.log" if postgres else base / "all.log")
+        time.sleep(2)  # the workers load their model
+        chats = int(n * chat_share)
+        numbers = list(range(n))
+        mail, chat = numbers[chats:], numbers[:chats]
+        started = time.monotonic()
+        threads = [threading.Thread(target=_send_mail, args=(smtp_port, mail[i::8])) for i in range(8)]
+        threads += [threading.Thread(target=_send_chat, args=(f"http://127.0.0.1:{web_port}", chat[i::4]))
+                    for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        sending = time.monotonic() - started
+        result = _measure(database, n, started, timeout=max(600.0, n / 5))
+        result.update({"database": "postgresql" if postgres else "sqlite", "worker_processes": workers,
+                       "email": len(mail), "chat": len(chat), "sending_seconds": round(sending, 1),
+                       "peak_memory_mb": {f"process{i}": _peak_mb(p.pid) for i, p in enumerate(processes)}})
+        return result
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("-n", type=int, default=10_000)
+    parser.add_argument("--chat-share", type=float, default=0.2)
+    parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL with several workers")
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--model", type=Path, default=REPO / "data" / "model" / "triage.skops",
+                        help="a model file to copy in (default: the one `make run` built)")
+    args = parser.parse_args()
+    if not args.model.exists():
+        raise SystemExit(f"no model at {args.model}: run `make run` or `triage train` once first")
+    runs = [run_once(args.n, args.chat_share, 1, None, args.model)]
+    if args.postgres:
+        from tests.servers import PostgresCluster
+
+        cluster = PostgresCluster()
+        cluster.start()
+        try:
+            for workers in (int(w) for w in args.workers.split(",")):
+                runs.append(run_once(args.n, args.chat_share, workers, cluster, args.model))
+        finally:
+            cluster.remove()
+    if not args.json:
+        for run in runs:
+            print(f"{run['database']} x{run['worker_processes']}: {run['messages_per_second']}/s, "
+                  f"{run['receipt_to_reply_queued_ms']}, lost {run['lost']}, duplicated {run['duplicated']}")
+    print(json.dumps({"runs": runs}))
+
+
+if __name__ == "__main__":
+    main()
