@@ -23,6 +23,7 @@ Rules, with the Code's provisions:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,39 +94,54 @@ class Conversation:
     # -- the queue of stored, unhandled messages ------------------------------------------------
 
     def handle_pending(self, limit: int = 100) -> int:
-        """Handle stored messages in arrival order; a message that fails is marked and left for an advisor."""
-        with self.sessions() as session:
-            query = (select(Message.id)
-                     .where(Message.direction == Direction.INBOUND.value, Message.handled_at.is_(None))
-                     .order_by(Message.received_at, Message.id).limit(limit))
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            ids = list(session.scalars(query))
-        for message_id in ids:
-            try:
-                self.handle(message_id)
-            except Exception:
-                log.exception("handling message %d failed; it stays stored for an advisor", message_id)
-                with self.sessions() as session:
-                    message = session.get_one(Message, message_id)
-                    if message.handled_at is None:
-                        message.handled_at = self.now()
-                        audit.record(session, "handling_failed", BOT, self.now(), message_id=message_id)
-                        session.commit()
-        return len(ids)
+        """Handle stored messages in arrival order; a message that fails is marked and left for an advisor.
 
-    def handle(self, message_id: int) -> None:
+        Each message is picked and handled in one transaction. On PostgreSQL the pick is
+        `FOR UPDATE SKIP LOCKED`, so the row stays locked while this worker handles it and other
+        worker processes take the next message instead of queueing behind this one; messages from
+        one sender are still handled one at a time, in order (an advisory lock on the sender).
+        """
+        pending = (select(Message.id).where(Message.direction == Direction.INBOUND.value, Message.handled_at.is_(None))
+                   .order_by(Message.received_at, Message.id).limit(1))
+        handled = 0
+        while handled < limit:
+            with self.sessions() as session:
+                postgres = session.get_bind().dialect.name == "postgresql"
+                message_id = session.scalar(pending.with_for_update(skip_locked=True) if postgres else pending)
+                if message_id is None:
+                    break
+                try:
+                    self._handle_in(session, message_id, postgres)
+                except Exception:
+                    session.rollback()
+                    log.exception("handling message %d failed; it stays stored for an advisor", message_id)
+                    self._mark_failed(message_id)
+            handled += 1
+        return handled
+
+    def _mark_failed(self, message_id: int) -> None:
         with self.sessions() as session:
-            message = session.get_one(Message, message_id, with_for_update=True)
-            if message.handled_at is not None or message.direction != Direction.INBOUND.value:
-                return
-            self.complete(session, message)
-            at = self.now()
-            chat = message.channel in CHAT_CHANNELS
-            turn = Turn(session, message, at, chat, _text_of(message))
-            self._handle(turn)
-            message.handled_at = at
-            session.commit()
+            message = session.get_one(Message, message_id)
+            if message.handled_at is None:
+                message.handled_at = self.now()
+                audit.record(session, "handling_failed", BOT, self.now(), message_id=message_id)
+                session.commit()
+
+    def _handle_in(self, session: Session, message_id: int, postgres: bool) -> None:
+        message = session.get_one(Message, message_id, with_for_update=True)
+        if message.handled_at is not None or message.direction != Direction.INBOUND.value:
+            return
+        if postgres and message.sender:
+            key = int.from_bytes(hashlib.sha256(f"{message.channel}:{message.sender}".encode()).digest()[:8], "big",
+                                 signed=True)
+            session.execute(select(func.pg_advisory_xact_lock(key)))
+        self.complete(session, message)
+        at = self.now()
+        chat = message.channel in CHAT_CHANNELS
+        turn = Turn(session, message, at, chat, _text_of(message))
+        self._handle(turn)
+        message.handled_at = at
+        session.commit()
 
     # -- the decisions ----------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -92,6 +92,9 @@ def postgres_server() -> Iterator[str]:
         yield cluster.url
     finally:
         cluster.remove()
+
+
+DOVECOT_RESTARTS: dict[int, Callable[[], None]] = {}  # port -> restart, for the fault tests
 
 
 @contextmanager
@@ -175,10 +178,10 @@ service anvil {{
   chroot =
 }}
 """)
-    # Dovecot daemonises and its children inherit our pipes: capture nothing, read its log instead.
-    subprocess.run([dovecot, "-c", str(base / "dovecot.conf")], check=True, stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
-    try:
+    def start() -> None:
+        # Dovecot daemonises and its children inherit our pipes: capture nothing, read its log instead.
+        subprocess.run([dovecot, "-c", str(base / "dovecot.conf")], check=True, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -189,15 +192,30 @@ service anvil {{
                     raise RuntimeError((base / "dovecot.log").read_text() if (base / "dovecot.log").exists() else
                                        "dovecot did not start") from None
                 time.sleep(0.1)
-        yield port
-    finally:
+
+    def stop() -> None:
         pid_file = base / "run" / "master.pid"
         if pid_file.exists():
             try:
-                os.kill(int(pid_file.read_text().strip()), 15)
+                pid = int(pid_file.read_text().strip())
+                os.kill(pid, 15)
+                for _ in range(100):  # until the master and its listeners are gone
+                    os.kill(pid, 0)
+                    time.sleep(0.05)
             except (ProcessLookupError, ValueError):
                 pass
-            time.sleep(0.3)
+
+    def restart() -> None:
+        stop()
+        start()
+
+    start()
+    DOVECOT_RESTARTS[port] = restart
+    try:
+        yield port
+    finally:
+        DOVECOT_RESTARTS.pop(port, None)
+        stop()
         shutil.rmtree(base, ignore_errors=True)
 
 
