@@ -27,8 +27,8 @@ from classifier.suggestion import Flags
 # so; "?" one optional word; "#old" an age of 65 to 119, "#young" a child's age of 0 to 5,
 # "#num" any other number. Prefixes and numbers are read into each word's NORM once, when spaCy
 # first meets the word, so the rules compare strings only (REGEX predicates on every token made
-# them ten times slower). Phrases of plain words go to a PhraseMatcher, which looks them up by
-# hash whatever their number; only phrases with optional words or word classes need the Matcher.
+# them ten times slower). Phrases go to PhraseMatchers, which look them up by hash whatever
+# their number; only a phrase with an optional word needs a Matcher (see `matchers`).
 RULES: dict[str, list[str]] = {
     "vulnerable": [
         "disabled", "disability", "disabilities", "wheelchair*", "walking stick", "walking frame|aid", "uses a frame",
