@@ -185,17 +185,23 @@ def tick(
 
     context = _context()
     if now is not None:
-        try:
-            moment = dt.datetime.fromisoformat(now)
-        except ValueError:
-            typer.echo(f"error: --now {now!r} is not an ISO date-time such as 2026-11-23T09:00:00+00:00", err=True)
-            raise typer.Exit(2) from None
-        if moment.tzinfo is None:
-            typer.echo("error: --now needs a time zone, such as +00:00 or Z", err=True)
-            raise typer.Exit(2)
+        moment = _moment(now)
         context.now = lambda: moment
     context.migrate()
     _print_json(one_pass(context, ensure_model(context)))
+
+
+def _moment(now: str) -> dt.datetime:
+    """--now as an aware datetime, or a clear error and exit status 2."""
+    try:
+        moment = dt.datetime.fromisoformat(now)
+    except ValueError:
+        typer.echo(f"error: --now {now!r} is not an ISO date-time such as 2026-11-23T09:00:00+00:00", err=True)
+        raise typer.Exit(2) from None
+    if moment.tzinfo is None:
+        typer.echo("error: --now needs a time zone, such as +00:00 or Z", err=True)
+        raise typer.Exit(2)
+    return moment
 
 
 def _print_json(value: object) -> None:
@@ -327,16 +333,7 @@ def purge(
     from workflow.calendar import london_date
 
     context = _context()
-    moment = utcnow()
-    if now is not None:
-        try:
-            moment = dt.datetime.fromisoformat(now)
-        except ValueError:
-            typer.echo(f"error: --now {now!r} is not an ISO date-time such as 2032-11-23T09:00:00+00:00", err=True)
-            raise typer.Exit(2) from None
-        if moment.tzinfo is None:
-            typer.echo("error: --now needs a time zone, such as +00:00 or Z", err=True)
-            raise typer.Exit(2)
+    moment = utcnow() if now is None else _moment(now)
     context.migrate()
     before = retention.cutoff(london_date(moment), context.settings.retention_years)
     with context.sessions() as session:
