@@ -45,6 +45,12 @@ def london_date(moment: dt.datetime) -> dt.date:
     return moment.astimezone(LONDON).date()
 
 
+def london_midnight(day: dt.date) -> dt.datetime:
+    """The instant (in UTC) a London day begins: the other half of london_date, for turning a range
+    of London dates into the instants stored in the database."""
+    return dt.datetime.combine(day, dt.time(), LONDON).astimezone(dt.UTC)
+
+
 def parse_closure_days(text: str) -> frozenset[dt.date]:
     """Read closure days written as ISO dates or ranges, e.g. "2026-12-29..2026-12-31, 2027-04-02".
 

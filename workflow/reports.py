@@ -23,17 +23,15 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from workflow.calendar import WorkingCalendar, london_date
+from workflow.calendar import WorkingCalendar, london_date, london_midnight
 from workflow.lifecycle import RESPOND_WITHIN
 from workflow.models import Case, CaseLink, ComplaintStage, Review
 from workflow.vocabulary import ComplaintStatus, Kind, LinkRelation, Outcome, Remedy, Theme
 
-LONDON = ZoneInfo("Europe/London")
 UNRECORDED = "not recorded"
 
 
@@ -51,9 +49,7 @@ class Period:
 
     def bounds(self) -> tuple[dt.datetime, dt.datetime]:
         """The period as UTC instants: London midnight at the start to London midnight after the end."""
-        start = dt.datetime.combine(self.start, dt.time(), LONDON).astimezone(dt.UTC)
-        end = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), LONDON).astimezone(dt.UTC)
-        return start, end
+        return london_midnight(self.start), london_midnight(self.end + dt.timedelta(days=1))
 
     def months(self) -> list[str]:
         months, year, month = [], self.start.year, self.start.month
@@ -124,14 +120,15 @@ def _agreement(session: Session, period: Period) -> dict[str, object]:
     reviews = list(session.execute(select(Review.suggested_kind, Review.confirmed_kind, Review.suggested_theme,
                                           Review.confirmed_theme, Review.created_at)
                                    .where(Review.created_at >= start, Review.created_at < end)))
-    by_month: dict[str, dict[str, object]] = {}
-    for month in period.months():
-        rows = [r for r in reviews if london_date(r.created_at).strftime("%Y-%m") == month]
-        agreed = sum(1 for r in rows if r.suggested_kind == r.confirmed_kind and r.suggested_theme == r.confirmed_theme)
-        by_month[month] = {"reviews": len(rows), "both_agreed": agreed, "share": _share(agreed, len(rows))}
-    kind = sum(1 for r in reviews if r.suggested_kind == r.confirmed_kind)
-    theme = sum(1 for r in reviews if r.suggested_theme == r.confirmed_theme)
-    both = sum(1 for r in reviews if r.suggested_kind == r.confirmed_kind and r.suggested_theme == r.confirmed_theme)
+    counts = {month: [0, 0] for month in period.months()}  # reviews, both agreed
+    kind = theme = both = 0
+    for r in reviews:
+        kind_ok, theme_ok = r.suggested_kind == r.confirmed_kind, r.suggested_theme == r.confirmed_theme
+        kind, theme, both = kind + kind_ok, theme + theme_ok, both + (kind_ok and theme_ok)
+        month = counts[london_date(r.created_at).strftime("%Y-%m")]
+        month[0], month[1] = month[0] + 1, month[1] + (kind_ok and theme_ok)
+    by_month: dict[str, dict[str, object]] = {month: {"reviews": n, "both_agreed": agreed, "share": _share(agreed, n)}
+                                              for month, (n, agreed) in counts.items()}
     return {"reviews": len(reviews), "kind_agreed": kind, "kind_share": _share(kind, len(reviews)),
             "theme_agreed": theme, "theme_share": _share(theme, len(reviews)),
             "both_agreed": both, "both_share": _share(both, len(reviews)), "by_month": by_month}

@@ -16,12 +16,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from workflow import audit
+from workflow.calendar import london_midnight
 from workflow.models import (
     Adjustment,
     Attachment,
@@ -111,6 +111,7 @@ def purge(session: Session, before: dt.date, at: dt.datetime) -> PurgeResult:
     on no case, and from residents with nothing left after it. The caller commits (or, for a dry
     run, rolls back) and then deletes `result.files`."""
     result = PurgeResult()
+    boundary = london_midnight(before)
     candidates = session.scalars(select(Case).where(Case.purged_at.is_(None),
                                                     or_(Case.ended_on < before, Case.status.in_(ANSWERED))))
     for case in candidates:
@@ -123,17 +124,17 @@ def purge(session: Session, before: dt.date, at: dt.datetime) -> PurgeResult:
         case.purged_at = at
         audit.record(session, "purged", ACTOR, at, case=case, ended_on=end)
         result.cases += 1
-    stray = select(Message).where(Message.case_id.is_(None), Message.received_at < _midnight(before),
+    stray = select(Message).where(Message.case_id.is_(None), Message.received_at < boundary,
                                   or_(Message.body_text != "", Message.raw.is_not(None), Message.sender.is_not(None)))
     for message in session.scalars(stray):
         _scrub_message(session, message, result)
     session.flush()
     for resident in session.scalars(select(Resident).where(Resident.purged_at.is_(None),
-                                                          Resident.created_at < _midnight(before))):
+                                                          Resident.created_at < boundary)):
         open_cases = session.scalar(select(func.count()).select_from(Case).where(
             Case.resident_id == resident.id, Case.purged_at.is_(None)))
         recent = session.scalar(select(func.count()).select_from(Message).where(
-            Message.resident_id == resident.id, Message.received_at >= _midnight(before)))
+            Message.resident_id == resident.id, Message.received_at >= boundary))
         if open_cases or recent:
             continue
         for model in (ContactPoint, Disclosure, Adjustment, ContactRestriction):
@@ -154,8 +155,3 @@ def remove_files(attachments_dir: Path, files: list[str]) -> int:
             target.unlink()
             removed += 1
     return removed
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    """The start of a London day as a UTC instant."""
-    return dt.datetime.combine(day, dt.time(), ZoneInfo("Europe/London")).astimezone(dt.UTC)

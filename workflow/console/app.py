@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow import audit, cases
-from workflow.calendar import WorkingCalendar, london_date
+from workflow.calendar import WorkingCalendar, london_date, london_midnight
 from workflow.console.actions import allowed, perform
 from workflow.console.auth import csrf_ok, end_session, may, signed_in, start_session
 from workflow.correspondence import residents_words
@@ -50,9 +50,10 @@ HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'self'; st
 
 
 def date_range(since: str, until: str) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """From the start of the first day to the end of the last (UTC); ValueError for anything but ISO dates."""
-    start = dt.datetime.fromisoformat(since).replace(tzinfo=dt.UTC) if since else None
-    end = dt.datetime.fromisoformat(until).replace(tzinfo=dt.UTC) + dt.timedelta(days=1) if until else None
+    """From the start of the first London day to the end of the last, as the reports count days;
+    ValueError for anything but ISO dates."""
+    start = london_midnight(dt.date.fromisoformat(since)) if since else None
+    end = london_midnight(dt.date.fromisoformat(until) + dt.timedelta(days=1)) if until else None
     return start, end
 
 
@@ -82,6 +83,11 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
 
     def render(template: str, status: int = 200, **values: Any) -> HTMLResponse:
         return HTMLResponse(templates.get_template(template).render(**values), status_code=status, headers=HEADERS)
+
+    def bad_dates(user: User, console_session: ConsoleSession) -> HTMLResponse:
+        return render("error.html", 400, user=user, csrf=console_session.csrf,
+                      message="Those dates cannot be used. Dates are written like 2026-11-23, and a period "
+                              "ends on or after the day it starts.")
 
     def who(request: Request, session: Session, role: Role) -> tuple[User, ConsoleSession]:
         found = signed_in(session, request.cookies.get(COOKIE), now())
@@ -248,8 +254,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             try:
                 start, end = date_range(since, until)
             except ValueError:
-                return render("error.html", 400, user=user, csrf=console_session.csrf,
-                              message="Dates are written like 2026-11-23.")
+                return bad_dates(user, console_session)
             advisors = list(session.scalars(select(User).order_by(User.username)))
             chosen = next((a.id for a in advisors if a.username == advisor), None)
             rows = corrections(session, since=start, until=end, kind=kind or None, theme=theme or None,
@@ -266,8 +271,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             try:
                 start, end = date_range(since, until)
             except ValueError:
-                return render("error.html", 400, user=user, csrf=console_session.csrf,
-                              message="Dates are written like 2026-11-23.")
+                return bad_dates(user, console_session)
             return render("agreement.html", user=user, csrf=console_session.csrf,
                           figures=confusion(session, since=start, until=end), filters={"from": since, "to": until})
 
@@ -304,9 +308,8 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             try:
                 period = Period(dt.date.fromisoformat(since) if since else first,
                                 dt.date.fromisoformat(until) if until else today)
-            except ValueError as error:
-                return render("error.html", 400, user=user, csrf=console_session.csrf,
-                              message=f"Those dates cannot be used: {error}. Use dates such as 2026-04-01.")
+            except ValueError:
+                return bad_dates(user, console_session)
             figures = build_report(session, period, calendar, homes_owned=homes_owned,
                                    landlord=letters.letterhead.landlord_name, teams=teams_of(team_for))
             name = f"complaints-report-{period.start}-to-{period.end}"
