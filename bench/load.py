@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import smtplib
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import REPO, free_port
+from common import REPO, free_port, wait_for_port
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -42,15 +41,8 @@ TEXTS = ["My kitchen tap at {n} Elm Road has been dripping for a week. Please se
 
 
 def _wait_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"triage run did not start: {log.read_text()[-2000:]}") from None
-            time.sleep(0.2)
+    wait_for_port(port, lambda: None if process.poll() is None else f"triage run stopped: {log.read_text()[-2000:]}",
+                  timeout=180)  # a worker may first build its model
 
 
 def _start(roles: str, env: dict[str, str], base: Path, name: str) -> subprocess.Popen[bytes]:

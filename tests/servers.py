@@ -36,6 +36,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_for_port(port: int, why_not: Callable[[], str | None], timeout: float = 60.0) -> None:
+    """Return once something listens on 127.0.0.1:port. why_not() is asked between tries: a reason
+    (the server process died, with its log) ends the wait at once; at the timeout it is the message."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            reason = why_not()
+            if reason is not None or time.monotonic() > deadline:
+                raise RuntimeError(reason or f"nothing listened on port {port} within {timeout:.0f} s") from None
+            time.sleep(0.1)
+
+
 def _as_postgres(argv: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return argv
@@ -182,16 +197,11 @@ service anvil {{
         # Dovecot daemonises and its children inherit our pipes: capture nothing, read its log instead.
         subprocess.run([dovecot, "-c", str(base / "dovecot.conf")], check=True, stdin=subprocess.DEVNULL,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError((base / "dovecot.log").read_text() if (base / "dovecot.log").exists() else
-                                       "dovecot did not start") from None
-                time.sleep(0.1)
+        try:
+            wait_for_port(port, lambda: None, timeout=20)
+        except RuntimeError:
+            log = base / "dovecot.log"
+            raise RuntimeError(log.read_text() if log.exists() else "dovecot did not start") from None
 
     def stop() -> None:
         pid_file = base / "run" / "master.pid"

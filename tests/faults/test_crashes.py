@@ -10,7 +10,6 @@ import email
 import os
 import signal
 import smtplib
-import socket
 import subprocess
 import threading
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.servers import PostgresCluster, free_port
+from tests.servers import PostgresCluster, free_port, wait_for_port
 from tests.test_cli import TRIAGE
 
 pytestmark = pytest.mark.slow
@@ -37,15 +36,9 @@ def _start(tmp_path: Path, roles: str, env: dict[str, str]) -> subprocess.Popen[
     log = tmp_path / "triage.log"  # a file, not a pipe: nobody reads a pipe mid-test, and a full one blocks
     process = subprocess.Popen([TRIAGE, "run", "--only", roles], cwd=tmp_path, env=env, text=True,
                                stdout=log.open("a"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", int(env["TRIAGE_SMTP_PORT"])), timeout=1):
-                return process
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"triage run did not listen: {log.read_text()[-3000:]}") from None
-            time.sleep(0.1)
+    wait_for_port(int(env["TRIAGE_SMTP_PORT"]),
+                  lambda: None if process.poll() is None else f"triage run stopped: {log.read_text()[-3000:]}")
+    return process
 
 
 def _send(port: int, raw: bytes) -> bool:
