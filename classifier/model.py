@@ -13,11 +13,9 @@ lowest log loss), which costs nothing at prediction time.
 from __future__ import annotations
 
 import copy
-import itertools
 import io
 import json
 import zipfile
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -163,14 +161,15 @@ class TriageModel:
         for row, text in enumerate(texts):
             columns, values = [], []
             for analyse, vocabulary, idf, offset in parts:
-                terms = Counter(analyse(text))  # counted, then looked up once per distinct term, all in C
-                found = np.fromiter(map(vocabulary.get, terms, itertools.repeat(-1)), dtype=np.int64, count=len(terms))
-                known = found >= 0
-                if not known.any():
+                counts: dict[int, int] = {}
+                for term in analyse(text):
+                    index = vocabulary.get(term)
+                    if index is not None:
+                        counts[index] = counts.get(index, 0) + 1
+                if not counts:
                     continue
-                index = found[known]
-                tf = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))[known]
-                weight = (1.0 + np.log(tf)) * idf[index]
+                index = np.fromiter(counts, dtype=np.int64, count=len(counts))
+                weight = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * idf[index]
                 weight /= np.sqrt(np.dot(weight, weight))
                 columns.append(index + offset)
                 values.append(weight)
