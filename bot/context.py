@@ -31,7 +31,8 @@ class Context:
     def engine(self) -> Engine:
         if self.settings.database_url is None:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return db.make_engine(self.settings.resolved_database_url)
+        settings = self.settings
+        return db.make_engine(settings.resolved_database_url, sqlite_busy_seconds=settings.sqlite_busy_seconds)
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./data")
     database_url: str | None = None
+    sqlite_busy_seconds: float = 30.0  # how long a write waits for another process's lock before it fails (451)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_max_bytes: int = 25 * 1024 * 1024
@@ -95,6 +96,13 @@ class Settings(BaseSettings):
     def _not_negative(cls, value: int) -> int:
         if value < 0:
             raise ValueError("homes owned cannot be negative")
+        return value
+
+    @field_validator("sqlite_busy_seconds")
+    @classmethod
+    def _positive_wait(cls, value: float) -> float:
+        if not 0 < value <= 600:
+            raise ValueError("the SQLite busy timeout is more than 0 and at most 600 seconds")
         return value
 
     @field_validator("retention_years")

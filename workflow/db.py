@@ -17,14 +17,16 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'triage.sqlite3').resolve()}"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, sqlite_busy_seconds: float = 30.0, **kwargs: Any) -> Engine:
     """An engine with the settings that make SQLite safe to share between threads and processes.
 
     WAL lets the console read while the SMTP server writes; the busy timeout turns a brief
-    lock into a wait instead of an error; foreign keys are off in SQLite unless asked for.
+    lock into a wait instead of an error (past it, the write fails and SMTP answers 451, so the
+    sending server retries); foreign keys are off in SQLite unless asked for.
     """
+    kwargs.setdefault("hide_parameters", True)  # a failed INSERT's message would print residents' words in the log
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": sqlite_busy_seconds, "check_same_thread": False}, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
