@@ -1,11 +1,13 @@
 """End-to-end load on the running product: mail over SMTP and web chat over HTTP into `triage run`,
 timed from each message's receipt to its reply being queued.
 
-Runs the installed `triage run` as separate processes, as deployed. On SQLite, one process runs
-every role. With --postgres, a throwaway PostgreSQL cluster holds the data, one process runs
-smtp, web and scheduler, and 1, 2 and 4 processes run the worker role, to show how throughput
-grows with workers. Chat messages come from distinct residents behind the (trusted, loopback)
-proxy, each with its own X-Forwarded-For address, as they would through nginx.
+Runs the installed `triage run` as separate processes, as deployed. On SQLite, first one process
+runs every role, then one process runs smtp, web and scheduler and a second the worker role (so
+the conversation has a core of its own instead of sharing one interpreter lock). With --postgres,
+a throwaway PostgreSQL cluster holds the data, one process runs smtp, web and scheduler, and 1, 2
+and 4 processes run the worker role, to show how throughput grows with workers. Chat messages
+come from distinct residents behind the (trusted, loopback) proxy, each with its own
+X-Forwarded-For address, as they would through nginx.
 
 Usage: python bench/load.py [--json] [-n 10000] [--chat-share 0.2] [--postgres] [--workers 1,2,4]
 Prints one JSON object last.
@@ -122,6 +124,7 @@ def _measure(database: str, sent: int, started: float, timeout: float) -> dict[s
 
 
 def run_once(n: int, chat_share: float, workers: int, postgres: object | None, model: Path) -> dict[str, object]:
+    """One run; workers=0 means a single process with every role."""
     base = Path(tempfile.mkdtemp(prefix="triage-load-"))
     (base / "data" / "model").mkdir(parents=True)
     shutil.copyfile(model, base / "data" / "model" / "triage.skops")
@@ -137,15 +140,17 @@ def run_once(n: int, chat_share: float, workers: int, postgres: object | None, m
         admin.dispose()
         env["TRIAGE_DATABASE_URL"] = postgres.url.rsplit("/", 1)[0] + f"/{name}"  # type: ignore[attr-defined]
         subprocess.run([TRIAGE, "db", "upgrade"], env=env, cwd=base, check=True, capture_output=True)
-        processes = [_start("smtp,web,scheduler", env, base, "front")]
-        processes += [_start("worker", env, base, f"worker{i}") for i in range(workers)]
         database = env["TRIAGE_DATABASE_URL"]
     else:
-        processes = [_start("smtp,web,worker,scheduler", env, base, "all")]
         database = f"sqlite:///{base / 'data' / 'triage.sqlite3'}"
+    if workers:
+        processes = [_start("smtp,web,scheduler", env, base, "front")]
+        processes += [_start("worker", env, base, f"worker{i}") for i in range(workers)]
+    else:
+        processes = [_start("smtp,web,worker,scheduler", env, base, "front")]
     try:
-        _wait_port(smtp_port, processes[0], base / "front.log" if postgres else base / "all.log")
-        _wait_port(web_port, processes[0], base / "front.log" if postgres else base / "all.log")
+        _wait_port(smtp_port, processes[0], base / "front.log")
+        _wait_port(web_port, processes[0], base / "front.log")
         time.sleep(2)  # the workers load their model
         chats = int(n * chat_share)
         numbers = list(range(n))
@@ -184,7 +189,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.model.exists():
         raise SystemExit(f"no model at {args.model}: run `make run` or `triage train` once first")
-    runs = [run_once(args.n, args.chat_share, 1, None, args.model)]
+    runs = [run_once(args.n, args.chat_share, workers, None, args.model) for workers in (0, 1)]
     if args.postgres:
         from tests.servers import PostgresCluster
 
@@ -197,7 +202,8 @@ def main() -> None:
             cluster.remove()
     if not args.json:
         for run in runs:
-            print(f"{run['database']} x{run['worker_processes']}: {run['messages_per_second']}/s, "
+            workers = run["worker_processes"] or "in process"
+            print(f"{run['database']} workers={workers}: {run['messages_per_second']}/s, "
                   f"{run['receipt_to_reply_queued_ms']}, lost {run['lost']}, duplicated {run['duplicated']}")
     print(json.dumps({"runs": runs}))
 

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from workflow.models import AuditEvent, User
@@ -18,7 +18,8 @@ from workflow.models import AuditEvent, User
 TRIAGE = shutil.which("triage", path=str(Path(sys.executable).parent)) or "triage"
 
 
-def triage(*args: str, cwd: Path, input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def triage(*args: str, cwd: Path, input: str | None = None, env: dict[str, str] | None = None
+           ) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | (env or {})
     return subprocess.run([TRIAGE, *args], cwd=cwd, input=input, capture_output=True, text=True, env=full_env,
                           timeout=120)
@@ -77,6 +78,29 @@ def test_db_upgrade_uses_the_configured_database(tmp_path: Path) -> None:
     result = triage("db", "upgrade", cwd=tmp_path, env={"TRIAGE_DATA_DIR": str(tmp_path / "elsewhere")})
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "elsewhere" / "triage.sqlite3").exists()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_processes_started_together_on_a_new_database_take_turns_to_migrate(
+        tmp_path: Path, kind: str, request: pytest.FixtureRequest) -> None:
+    env = {"TRIAGE_DATA_DIR": str(tmp_path / "data")}
+    if kind == "postgresql":
+        admin_url, _template = request.getfixturevalue("postgres_template")
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text("DROP DATABASE IF EXISTS migrate_race WITH (FORCE)"))
+            connection.execute(text("CREATE DATABASE migrate_race"))
+        admin.dispose()
+        env["TRIAGE_DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/migrate_race"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | env
+    starts = [subprocess.Popen([TRIAGE, "db", "upgrade"], cwd=tmp_path, env=full_env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(4)]
+    outputs = [start.communicate(timeout=120)[0] for start in starts]
+    assert [start.returncode for start in starts] == [0, 0, 0, 0], outputs
+    engine = create_engine(env.get("TRIAGE_DATABASE_URL") or f"sqlite:///{tmp_path / 'data' / 'triage.sqlite3'}")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0008"]
+    engine.dispose()
 
 
 def _mail_to(outgoing: Path, address: str, containing: str, timeout: float = 60.0) -> EmailMessage:

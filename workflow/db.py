@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x7472696167650001  # pg_advisory_lock key: "triage" and 1, taken only while migrating
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -48,8 +52,38 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations; run on every start and by `triage db upgrade`."""
-    command.upgrade(alembic_config(engine), revision)
+    """Apply migrations; run on every start and by `triage db upgrade`.
+
+    Processes started together on a new database (systemd starting the smtp and worker units at
+    once) take turns: the first migrates, the others wait and find nothing left to do. Without
+    the lock the second crashed on "table already exists".
+    """
+    with _migration_lock(engine):
+        command.upgrade(alembic_config(engine), revision)
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(select(func.pg_advisory_lock(MIGRATION_LOCK)))
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(select(func.pg_advisory_unlock(MIGRATION_LOCK)))
+                connection.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrating", "a") as lock:  # beside the database: every process that shares it sees it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
