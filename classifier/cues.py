@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Any
 
 import spacy
-from spacy.attrs import IS_PUNCT, IS_SPACE, NORM, SENT_START
+from spacy.attrs import IS_PUNCT, IS_SPACE, LOWER, NORM, SENT_START
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
@@ -43,8 +43,8 @@ RULES: dict[str, list[str]] = {
         "hard of hearing", "large print", "braille", "hospital", "occupational therapist", "ot", "carer",
         "social worker", "support worker", "floating support", "domestic abuse", "domestic violence",
         "fleeing", "do n't|not|nt feel safe", "feel unsafe", "vulnerable", "live|living alone",
-        "care home", "terminal*", "poorly", "not|n't|nt coping", "struggling to cope", "nowhere to go", "homeless", "stair lift", "stairlift", "grab rail*",
-        "handrail", "victim", "idva",
+        "care home", "terminal*", "poorly", "not|n't|nt coping", "struggling to cope", "nowhere to go", "homeless",
+        "stair lift", "stairlift", "grab rail*", "handrail", "victim", "idva",
     ],
     "emergency": [
         "smell gas", "smell of gas", "gas smell", "smelling gas", "smells of gas", "gas leak*", "carbon monoxide",
@@ -138,12 +138,12 @@ class _Reading:
     instead of asking spaCy for tokens and sentences again for every hit."""
 
     def __init__(self, doc: Doc) -> None:
-        self.lower = [token.lower_ for token in doc]
         strings = doc.vocab.strings
-        self.words = set(self.lower) | {strings[norm] for norm in doc.to_array(NORM).tolist()}  # "leak*", "#old"
-        self.punct = doc.to_array(IS_PUNCT).astype(bool).tolist()
-        self.space = doc.to_array(IS_SPACE).astype(bool).tolist()
-        starts = doc.to_array(SENT_START).tolist()
+        lower, norm, punct, space, starts = doc.to_array([LOWER, NORM, IS_PUNCT, IS_SPACE, SENT_START]).T.tolist()
+        self.lower = [strings[key] for key in lower]  # cheaper than making a Token object per word
+        self.words = set(self.lower) | {strings[key] for key in set(norm)}  # "leak*", "#old"
+        self.punct = [bool(flag) for flag in punct]
+        self.space = [bool(flag) for flag in space]
         self.sentence_of: list[int] = []
         self.bounds: list[list[int]] = []
         for i, flag in enumerate(starts):

@@ -39,7 +39,8 @@ def figures(examples: Sequence[Example], suggestions: Sequence[Suggestion]) -> d
         "theme": {"accuracy": _r(accuracy_score([e.theme for e in examples], [s.theme for s in suggestions])),
                   "macro_f1": _r(f1_score([e.theme for e in examples], [s.theme for s in suggestions],
                                           labels=themes_seen, average="macro", zero_division=0))},
-        "complaint_recall_at_offer": _r(sum(s.offer_choice for s in complaints) / len(complaints)) if complaints else None,
+        "complaint_recall_at_offer": (_r(sum(s.offer_choice for s in complaints) / len(complaints))
+                                      if complaints else None),
         "offer_rate_non_complaint": _r(sum(s.offer_choice for s in others) / len(others)) if others else None,
     }
     labelled = [(e.vulnerable, s.flags.vulnerable) for e, s in zip(examples, suggestions) if e.vulnerable is not None]

@@ -39,6 +39,18 @@ _COMMON_WORDS: dict[str, set[str]] = {
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
+def _languages_of_words() -> dict[str, list[str]]:
+    """Each common word and the languages it is common in, so a message is read once, not once a language."""
+    languages: dict[str, list[str]] = {}
+    for code, words in _COMMON_WORDS.items():
+        for word in words:
+            languages.setdefault(word, []).append(code)
+    return languages
+
+
+_LANGUAGES_OF = _languages_of_words()
+
+
 def detect(text: str) -> tuple[str | None, list[str]]:
     """(ISO 639-1 code, the evidence) for a non-English message; (None, []) for English or too little text."""
     if not text.isascii():
@@ -50,7 +62,10 @@ def detect(text: str) -> tuple[str | None, list[str]]:
     words = [w.lower() for w in _WORD.findall(text)]
     if len(words) < 4:
         return None, []
-    scores = {code: sum(w in common for w in words) for code, common in _COMMON_WORDS.items()}
+    scores = dict.fromkeys(_COMMON_WORDS, 0)
+    for word in words:
+        for code in _LANGUAGES_OF.get(word, ()):
+            scores[code] += 1
     best = max(scores, key=lambda code: scores[code])
     if best == "en" or scores[best] < 2 or scores[best] <= scores["en"] * 1.5:
         return None, []

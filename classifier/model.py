@@ -56,6 +56,52 @@ class NotFitted(RuntimeError):
     pass
 
 
+class _Part:
+    """One TF-IDF part of the vocabulary (words, or characters within words) as prediction needs it.
+
+    Character n-grams within words are made one word at a time, so each word's vocabulary indices
+    are kept once made: most words of a message have been seen before, and looking up each of a
+    message's ~500 n-grams was most of the time spent classifying it.
+    """
+
+    WORDS_KEPT = 20_000  # about 5 MB; the store starts again when full
+
+    def __init__(self, vectoriser: TfidfVectorizer, offset: int) -> None:
+        if not (vectoriser.sublinear_tf and vectoriser.use_idf and vectoriser.norm == "l2"):
+            raise ValueError("the fast path assumes sublinear tf, idf and l2 norms, as _vectoriser makes")
+        self.analyse = vectoriser.build_analyzer()
+        self.preprocess = vectoriser.build_preprocessor()
+        self.vocabulary: dict[str, int] = vectoriser.vocabulary_
+        self.idf = vectoriser.idf_.astype(np.float64)
+        self.offset = offset
+        self.by_word: dict[str, list[int]] | None = {} if vectoriser.analyzer == "char_wb" else None
+
+    def _indices(self, text: str) -> list[int]:
+        """Vocabulary indices of the text's known terms, repeated as often as the term occurs."""
+        vocabulary = self.vocabulary
+        if self.by_word is None:
+            return [index for term in self.analyse(text) if (index := vocabulary.get(term)) is not None]
+        found: list[int] = []
+        for word in self.preprocess(text).split():  # how char_wb splits: on any run of whitespace
+            known = self.by_word.get(word)
+            if known is None:
+                known = [index for term in self.analyse(word) if (index := vocabulary.get(term)) is not None]
+                if len(self.by_word) >= self.WORDS_KEPT:
+                    self.by_word.clear()
+                self.by_word[word] = known
+            found.extend(known)
+        return found
+
+    def weights(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(feature columns, l2-normalised sublinear tf-idf weights) of the text in this part."""
+        index, counts = np.unique(np.array(self._indices(text), dtype=np.int64), return_counts=True)
+        if not len(index):
+            return index, np.zeros(0)
+        weight = (1.0 + np.log(counts)) * self.idf[index]
+        weight /= np.sqrt(weight @ weight)
+        return index + self.offset, weight
+
+
 @dataclass
 class TriageModel:
     """fit(texts, kinds, themes, groups) then suggest(text); nothing is learned before fit."""
@@ -159,34 +205,19 @@ class TriageModel:
         kind_out = np.tile(self.kind_model_.intercept_, (len(texts), 1))
         theme_out = np.tile(self.theme_model_.intercept_, (len(texts), 1))
         for row, text in enumerate(texts):
-            columns, values = [], []
-            for analyse, vocabulary, idf, offset in parts:
-                counts: dict[int, int] = {}
-                for term in analyse(text):
-                    index = vocabulary.get(term)
-                    if index is not None:
-                        counts[index] = counts.get(index, 0) + 1
-                if not counts:
-                    continue
-                index = np.fromiter(counts, dtype=np.int64, count=len(counts))
-                weight = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * idf[index]
-                weight /= np.sqrt(np.dot(weight, weight))
-                columns.append(index + offset)
-                values.append(weight)
+            weighted = [part.weights(text) for part in parts]
+            columns = [index for index, _ in weighted if len(index)]
             if columns:
-                cols, vals = np.concatenate(columns), np.concatenate(values)
+                cols, vals = np.concatenate(columns), np.concatenate([weight for _, weight in weighted])
                 kind_out[row] += kind_coef[:, cols] @ vals
                 theme_out[row] += theme_coef[:, cols] @ vals
         return kind_out, theme_out
 
-    def _parts(self) -> list[tuple[Any, dict[str, int], np.ndarray, int]]:
+    def _parts(self) -> list[_Part]:
         if getattr(self, "_parts_cache", None) is None:
             parts, offset = [], 0
             for _, vectoriser in self.vectoriser_.transformer_list:
-                if not (vectoriser.sublinear_tf and vectoriser.use_idf and vectoriser.norm == "l2"):
-                    raise ValueError("the fast path assumes sublinear tf, idf and l2 norms, as _vectoriser makes")
-                parts.append((vectoriser.build_analyzer(), vectoriser.vocabulary_,
-                              vectoriser.idf_.astype(np.float64), offset))
+                parts.append(_Part(vectoriser, offset))
                 offset += len(vectoriser.vocabulary_)
             self._parts_cache = parts
         return self._parts_cache

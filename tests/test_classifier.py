@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import hashlib
 import json
 import os
@@ -187,16 +189,29 @@ def test_eval_rejects_a_malformed_file(trained_data_dir: Path, tmp_path: Path) -
     assert result.returncode == 2 and "moan" in result.stderr
 
 
-def test_fast_scores_equal_scikit_learns(model: TriageModel) -> None:
+def test_fast_scores_equal_scikit_learns(model: TriageModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With words' n-grams made afresh, remembered, and remembered in a store that keeps filling up."""
     import numpy as np
 
     from classifier.hints import with_hints
+    from classifier.model import _Part
 
     texts = [with_hints(normalise(e.text)) for e in read_jsonl(REPO / "training_data" / "heldout.jsonl")[:200]]
-    kind_logits, theme_logits = model._logits(texts)
+    texts += ["", "   ", "🙂🙂", "Ça ne marche pas, l'évier fuit."]
     features = model.vectoriser_.transform(texts)
-    assert np.allclose(kind_logits, model.kind_model_.decision_function(features), atol=1e-4)
-    assert np.allclose(theme_logits, model.theme_model_.decision_function(features), atol=1e-4)
+    expected = model.kind_model_.decision_function(features), model.theme_model_.decision_function(features)
+    fresh = copy.deepcopy(model)
+    fresh._parts_cache = None  # nothing remembered yet
+    for _ in range(2):
+        kind_logits, theme_logits = fresh._logits(texts)
+        assert np.allclose(kind_logits, expected[0], atol=1e-4)
+        assert np.allclose(theme_logits, expected[1], atol=1e-4)
+    monkeypatch.setattr(_Part, "WORDS_KEPT", 7)
+    small = copy.deepcopy(model)
+    small._parts_cache = None
+    kind_logits, theme_logits = small._logits(texts)
+    assert np.allclose(kind_logits, expected[0], atol=1e-4) and np.allclose(theme_logits, expected[1], atol=1e-4)
+    assert len(small._parts()[1].by_word) <= 7
 
 
 @pytest.mark.parametrize("junk", [b"", b"not a model", b"PK\x03\x04truncated"])
