@@ -20,6 +20,10 @@ rules = CueRules()
     ("I am fleeing domestic abuse and need help.", "domestic abuse"),
     ("im 80 and it scares me", "80"),
     ("I'm not coping well at the moment.", "not coping"),
+    ("The mould is back and my son's chest is no better.", "'s chest"),
+    ("She was in hospital twice with her breathing.", "her breathing"),
+    ("I was diagnosed with MS last year and the stairs are hard.", "diagnosed"),
+    ("Since my stroke I can't get into the bath.", "stroke"),
 ])
 def test_vulnerable_raised_with_its_words(text: str, words: str) -> None:
     flags = rules.flags(text)
@@ -30,6 +34,7 @@ def test_vulnerable_raised_with_its_words(text: str, words: str) -> None:
 @pytest.mark.parametrize("text", [
     "Please can you fix my kitchen tap.", "The bins were not emptied this week.",
     "I'm 35 and work full time, can I still bid?",
+    "The chest of drawers you left in the flat is broken.", "Can I have a medical form for my banding?",
 ])
 def test_vulnerable_not_raised(text: str) -> None:
     assert not rules.flags(text).vulnerable

@@ -6,8 +6,8 @@ signature and the quoted thread below, or typed with slips. Variants of one mess
 group, and the held-out split is chosen by group, so no held-out message has a sibling in
 training: the held-out figures measure generalisation to new messages, not to new typos.
 
-fresh/ holds messages written after the model was first built and never used to tune it; they
-are evaluated as written, without variants.
+fresh/ holds messages written after the model was first built and never used to tune it; each
+file becomes a JSON Lines file of its own name, evaluated as written, without variants.
 
 Deterministic: the same sources always give byte-identical files. Run: python training_data/build.py
 """
@@ -183,9 +183,10 @@ def main() -> None:
     train, heldout = build()
     write(train, HERE / "train.jsonl")
     write(heldout, HERE / "heldout.jsonl")
-    fresh = [e for path in sorted((HERE / "fresh").glob("*.txt")) for e in parse(path)]
-    write(fresh, HERE / "fresh.jsonl")
-    print(json.dumps({"train": len(train), "heldout": len(heldout), "fresh": len(fresh),
+    fresh = {path.stem: parse(path) for path in sorted((HERE / "fresh").glob("*.txt"))}
+    for name, examples in fresh.items():  # one file each: each was written at its own time, for its own test
+        write(examples, HERE / f"{name}.jsonl")
+    print(json.dumps({"train": len(train), "heldout": len(heldout), **{n: len(e) for n, e in fresh.items()},
                       "originals": sum(e.variant == "original" for e in train + heldout)}), file=sys.stderr)
 
 
