@@ -46,8 +46,9 @@ RULES: dict[str, list[str]] = {
         "care home", "terminal*", "poorly", "not|n't|nt coping", "struggling to cope", "nowhere to go", "homeless",
         "stair lift", "stairlift", "grab rail*", "handrail", "victim", "idva",
         "'s|his|her|my chest", "'s|his|her|my breathing", "ca n't|cannot breathe", "struggl* to breathe",
-        "diagnosed", "multiple sclerosis", "arthritis", "stroke", "crutches", "housebound", "bed bound", "bedbound", "dialysis", "sickle cell", "chronic pain",
-        "long covid", "special needs", "registered blind", "learning needs", "hearing aid*",
+        "diagnosed", "multiple sclerosis", "arthritis", "stroke", "crutches", "housebound", "bed bound", "bedbound",
+        "dialysis", "sickle cell", "chronic pain", "long covid", "special needs", "registered blind", "learning needs",
+        "hearing aid*",
     ],
     "emergency": [
         "smell gas", "smell of gas", "gas smell", "smelling gas", "smells of gas", "gas leak*", "carbon monoxide",
