@@ -22,7 +22,7 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from common import REPO
+from common import REPO, empty_database
 
 from sqlalchemy import func, select
 
@@ -81,15 +81,7 @@ def on_sqlite(n: int, model_dir: Path) -> dict[str, object]:
 def on_postgres(n: int, workers: int, cluster: object, model_dir: Path) -> dict[str, object]:
     """Workers start on an empty database, the messages are stored at once, and the clock runs from
     the first message handled to the last (so process start-up and the 2 s poll are not counted)."""
-    from sqlalchemy import create_engine, text
-
-    name = f"conversation{workers}"
-    admin = create_engine(cluster.url, isolation_level="AUTOCOMMIT")  # type: ignore[attr-defined]
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    url = cluster.url.rsplit("/", 1)[0] + f"/{name}"  # type: ignore[attr-defined]
+    url = empty_database(cluster.url, f"conversation{workers}")  # type: ignore[attr-defined]
     context = Context(Settings(_env_file=None, data_dir=model_dir, database_url=url))
     context.migrate()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {

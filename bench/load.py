@@ -29,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import REPO, free_port, wait_for_port
+from common import REPO, empty_database, free_port, wait_for_port
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -132,13 +132,7 @@ def run_once(n: int, chat_share: float, workers: int, postgres: object | None, m
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {
         "TRIAGE_DATA_DIR": str(base / "data"), "TRIAGE_SMTP_PORT": str(smtp_port), "TRIAGE_WEB_PORT": str(web_port)}
     if postgres is not None:
-        name = f"load{workers}"
-        admin = create_engine(postgres.url, isolation_level="AUTOCOMMIT")  # type: ignore[attr-defined]
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-            connection.execute(text(f"CREATE DATABASE {name}"))
-        admin.dispose()
-        env["TRIAGE_DATABASE_URL"] = postgres.url.rsplit("/", 1)[0] + f"/{name}"  # type: ignore[attr-defined]
+        env["TRIAGE_DATABASE_URL"] = empty_database(postgres.url, f"load{workers}")  # type: ignore[attr-defined]
         subprocess.run([TRIAGE, "db", "upgrade"], env=env, cwd=base, check=True, capture_output=True)
         database = env["TRIAGE_DATABASE_URL"]
     else:

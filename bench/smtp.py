@@ -100,7 +100,8 @@ def main() -> None:
         **counts,
     }
     if not args.json:
-        print(f"pipeline {result['pipeline_messages_per_second']}/s, bare {result['bare_server_messages_per_second']}/s, "
+        print(f"pipeline {result['pipeline_messages_per_second']}/s, "
+              f"bare {result['bare_server_messages_per_second']}/s, "
               f"lost {result['lost']}, duplicated {result['duplicated']}")
     print(json.dumps(result))
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from classifier.model import TriageModel
 from tests.desk import Desk
-from tests.servers import postgres_server
+from tests.servers import empty_database, postgres_server
 from workflow import db
 
 _counter = itertools.count()
@@ -23,16 +23,11 @@ _counter = itertools.count()
 def postgres_template() -> Iterator[tuple[str, str]]:
     """A migrated template database; each test clones it, which is much faster than migrating."""
     with postgres_server() as admin_url:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text("DROP DATABASE IF EXISTS triage_template"))
-            connection.execute(text("CREATE DATABASE triage_template"))
-        template_url = admin_url.rsplit("/", 1)[0] + "/triage_template"
+        template_url = empty_database(admin_url, "triage_template")
         engine = db.make_engine(template_url)
         db.upgrade(engine)
         engine.dispose()
         yield admin_url, "triage_template"
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -94,6 +94,18 @@ class PostgresCluster:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+def empty_database(admin_url: str, name: str) -> str:
+    """A new, empty database beside the admin URL's (one a previous run left is dropped first); its URL."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """Start a PostgreSQL cluster on loopback; yields the URL of its `postgres` database."""

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
+from tests.servers import empty_database
 from workflow.models import AuditEvent, User
 
 TRIAGE = shutil.which("triage", path=str(Path(sys.executable).parent)) or "triage"
@@ -86,12 +87,7 @@ def test_processes_started_together_on_a_new_database_take_turns_to_migrate(
     env = {"TRIAGE_DATA_DIR": str(tmp_path / "data")}
     if kind == "postgresql":
         admin_url, _template = request.getfixturevalue("postgres_template")
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text("DROP DATABASE IF EXISTS migrate_race WITH (FORCE)"))
-            connection.execute(text("CREATE DATABASE migrate_race"))
-        admin.dispose()
-        env["TRIAGE_DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/migrate_race"
+        env["TRIAGE_DATABASE_URL"] = empty_database(admin_url, "migrate_race")
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | env
     starts = [subprocess.Popen([TRIAGE, "db", "upgrade"], cwd=tmp_path, env=full_env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(4)]
@@ -99,7 +95,7 @@ def test_processes_started_together_on_a_new_database_take_turns_to_migrate(
     assert [start.returncode for start in starts] == [0, 0, 0, 0], outputs
     engine = create_engine(env.get("TRIAGE_DATABASE_URL") or f"sqlite:///{tmp_path / 'data' / 'triage.sqlite3'}")
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0008"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0009"]
     engine.dispose()
 
 

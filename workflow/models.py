@@ -161,7 +161,7 @@ class Case(Base):
     theme: Mapped[str | None] = mapped_column(String(40))
     team: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(30), index=True)
-    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     channel: Mapped[str | None] = mapped_column(String(20))
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     received_on: Mapped[dt.date | None]  # when the complaint was made, the stage 1 clock's start
@@ -303,7 +303,7 @@ class Message(Base):
     direction: Mapped[str] = mapped_column(String(10))
     external_id: Mapped[str | None] = mapped_column(String(998))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     sender: Mapped[str | None] = mapped_column(String(320))
     recipients: Mapped[list[str]] = mapped_column(default=list)
     subject: Mapped[str | None] = mapped_column(Text)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.servers import PostgresCluster, free_port, wait_for_port
+from tests.servers import PostgresCluster, empty_database, free_port, wait_for_port
 from tests.test_cli import TRIAGE
 
 pytestmark = pytest.mark.slow
@@ -106,13 +106,9 @@ def test_postgresql_restarted_mid_run_loses_and_doubles_nothing(tmp_path: Path, 
     cluster.start()
     process = None
     try:
-        admin = create_engine(cluster.url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text("CREATE DATABASE triage"))
-        admin.dispose()
+        database = empty_database(cluster.url, "triage")
         (tmp_path / "data" / "model").mkdir(parents=True)
         shutil.copyfile(trained_data_dir / "model" / "triage.skops", tmp_path / "data" / "model" / "triage.skops")
-        database = cluster.url.rsplit("/", 1)[0] + "/triage"
         env = _env(tmp_path, TRIAGE_DATABASE_URL=database)
         port = int(env["TRIAGE_SMTP_PORT"])
         process = _start(tmp_path, "smtp,worker", env)
