@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 from email.message import EmailMessage
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -17,7 +16,7 @@ from tests.desk import Desk, reference_in
 from tests.test_cli import TRIAGE
 from workflow import cases
 from workflow.lifecycle import ComplaintLifecycle
-from workflow.models import Attachment, AuditEvent, Case, ContactPoint, Disclosure, Message, Resident
+from workflow.models import Attachment, AuditEvent, ContactPoint, Disclosure, Message, Resident
 from workflow.reports import Period, build_report
 
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"mould on the bedroom wall" * 40
