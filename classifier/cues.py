@@ -161,6 +161,12 @@ class _Reading:
 class CueRules:
     """The flags of one message; build once and call many times (the pipeline is loaded once)."""
 
+    VOCABULARY_LIMIT = 100_000  # words spaCy has met; about 60 MB past a fresh pipeline's
+
+    def outgrown(self) -> bool:
+        """True once spaCy has met so many words that a fresh pipeline should take over."""
+        return "nlp" in self.__dict__ and len(self.nlp.vocab) > self.VOCABULARY_LIMIT
+
     @cached_property
     def nlp(self) -> spacy.language.Language:
         nlp = spacy.blank("en")

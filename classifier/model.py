@@ -15,10 +15,10 @@ from __future__ import annotations
 import copy
 import io
 import json
+import threading
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -279,9 +279,22 @@ class TriageModel:
 _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 
 
-@lru_cache(maxsize=1)
+_current_rules: list[CueRules] = []
+_rules_lock = threading.Lock()
+
+
 def _rules() -> CueRules:
-    return CueRules()
+    """The cue rules, built again once spaCy's vocabulary has outgrown them.
+
+    spaCy keeps every word it meets (each reference number, address and typo) for the life of
+    the pipeline, so a worker running for months grew without bound: about 2.5 MB per 1,000
+    messages full of new words. A fresh pipeline takes 0.3 s to build. A caller that still holds
+    the old one finishes with it, since each call takes the rules once and uses only those.
+    """
+    with _rules_lock:
+        if not _current_rules or _current_rules[0].outgrown():
+            _current_rules[:] = [CueRules()]
+        return _current_rules[0]
 
 
 def _without_vocabularies(vectoriser: FeatureUnion) -> tuple[FeatureUnion, list[np.ndarray]]:

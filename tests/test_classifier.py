@@ -219,3 +219,21 @@ def test_a_file_that_is_not_a_model_is_a_clear_error(junk: bytes) -> None:
     """`triage run` retrains and a worker keeps its model when the file is corrupt; neither may crash."""
     with pytest.raises(ValueError, match="not a model file"):
         TriageModel.from_bytes(junk)
+
+
+def test_the_rules_vocabulary_stays_bounded_in_a_long_running_worker(model: TriageModel,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every reference number and address is a new word to spaCy; a worker reading them for months
+    must not keep them all, and the flags must be as good after the rules are built again."""
+    from classifier.cues import CueRules
+    from classifier.model import _rules
+
+    monkeypatch.setattr(CueRules, "VOCABULARY_LIMIT", len(_rules().nlp.vocab) + 300)
+    used: list[CueRules] = []  # kept alive, so each is told apart by identity
+    for number in range(400):
+        suggestion = model.suggest(f"I can smell gas at flat {number}b, job JB{number:07d}, tenant{number}@example.net")
+        assert suggestion.flags.hazard == "emergency"
+        if not used or used[-1] is not _rules():
+            used.append(_rules())
+        assert len(_rules().nlp.vocab) <= CueRules.VOCABULARY_LIMIT + 20
+    assert len(used) >= 2, "the rules were built again once their vocabulary had grown"
