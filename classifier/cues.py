@@ -161,7 +161,7 @@ class _Reading:
 class CueRules:
     """The flags of one message; build once and call many times (the pipeline is loaded once)."""
 
-    VOCABULARY_LIMIT = 100_000  # words spaCy has met; about 60 MB past a fresh pipeline's
+    VOCABULARY_LIMIT = 50_000  # words spaCy has met; about 30 MB past a fresh pipeline's
 
     def outgrown(self) -> bool:
         """True once spaCy has met so many words that a fresh pipeline should take over."""
