@@ -101,17 +101,18 @@ class Conversation:
         worker processes take the next message instead of queueing behind this one; messages from
         one sender are still handled one at a time, in order (an advisory lock on the sender).
         """
-        pending = (select(Message.id).where(Message.direction == Direction.INBOUND.value, Message.handled_at.is_(None))
+        pending = (select(Message).where(Message.direction == Direction.INBOUND.value, Message.handled_at.is_(None))
                    .order_by(Message.received_at, Message.id).limit(1))
         handled = 0
         while handled < limit:
             with self.sessions() as session:
                 postgres = session.get_bind().dialect.name == "postgresql"
-                message_id = session.scalar(pending.with_for_update(skip_locked=True) if postgres else pending)
-                if message_id is None:
+                message = session.scalar(pending.with_for_update(skip_locked=True) if postgres else pending)
+                if message is None:
                     break
+                message_id = message.id
                 try:
-                    self._handle_in(session, message_id, postgres)
+                    self._handle_in(session, message, postgres)
                 except Exception:
                     session.rollback()
                     log.exception("handling message %d failed; it stays stored for an advisor", message_id)
@@ -127,10 +128,7 @@ class Conversation:
                 audit.record(session, "handling_failed", BOT, self.now(), message_id=message_id)
                 session.commit()
 
-    def _handle_in(self, session: Session, message_id: int, postgres: bool) -> None:
-        message = session.get_one(Message, message_id, with_for_update=True)
-        if message.handled_at is not None or message.direction != Direction.INBOUND.value:
-            return
+    def _handle_in(self, session: Session, message: Message, postgres: bool) -> None:
         if postgres and message.sender:
             key = int.from_bytes(hashlib.sha256(f"{message.channel}:{message.sender}".encode()).digest()[:8], "big",
                                  signed=True)
@@ -139,7 +137,10 @@ class Conversation:
         at = self.now()
         chat = message.channel in CHAT_CHANNELS
         turn = Turn(session, message, at, chat, _text_of(message))
-        self._handle(turn)
+        with session.no_autoflush:
+            self._handle(turn)
+        if turn.classification is not None:  # added last, so it is inserted with its case: one statement
+            session.add(turn.classification)
         message.handled_at = at
         session.commit()
 
@@ -248,10 +249,10 @@ class Conversation:
             words = "; ".join(suggestion.flags.cues.get("representative", []))
             representative = f"{turn.message.sender} ({words})"
         case = cases.open_case(turn.session, kind, turn.at, BOT, resident_id=resident_id, channel=turn.message.channel,
-                               theme=theme, team=self.team_for(theme), representative=representative)
+                               theme=theme, team=self.team_for(theme), representative=representative,
+                               language=suggestion.flags.language if suggestion is not None else None)
         if suggestion is not None:
             report_hazard(turn.session, case, suggestion.flags.hazard, turn.message.received_at, self.calendar, BOT)
-            case.language = suggestion.flags.language
         self._attach(turn, case)
         return case
 
@@ -414,7 +415,6 @@ class Conversation:
                    "representative": data["representative"]},
             created_at=turn.at,
         )
-        turn.session.add(turn.classification)
         return suggestion
 
     def _attach(self, turn: Turn, case: Case) -> None:
@@ -447,6 +447,7 @@ class Conversation:
     @staticmethod
     def _first_received(session: Session, case: Case) -> dt.datetime:
         """When the dissatisfaction was first expressed: the stage 1 clock starts there, not at the answer."""
+        session.flush()  # the message being answered counts too; turns run without autoflush
         first = session.scalar(select(func.min(Message.received_at))
                                .where(Message.case_id == case.id, Message.direction == Direction.INBOUND.value))
         return first or case.opened_at

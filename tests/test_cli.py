@@ -95,7 +95,7 @@ def test_processes_started_together_on_a_new_database_take_turns_to_migrate(
     assert [start.returncode for start in starts] == [0, 0, 0, 0], outputs
     engine = create_engine(env.get("TRIAGE_DATABASE_URL") or f"sqlite:///{tmp_path / 'data' / 'triage.sqlite3'}")
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0009"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0010"]
     engine.dispose()
 
 

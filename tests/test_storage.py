@@ -120,7 +120,7 @@ def test_migrations_reach_head_and_are_idempotent(engine: Engine) -> None:
     db.upgrade(engine)  # a second run changes nothing
     with engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-    assert version == "0009"
+    assert version == "0010"
 
 
 def test_the_migrations_build_exactly_the_tables_the_models_describe(engine: Engine) -> None:

@@ -32,6 +32,7 @@ def open_case(
     theme: str | None = None,
     team: str | None = None,
     representative: str | None = None,
+    language: str | None = None,
 ) -> Case:
     kind = Kind(kind)
     case = Case(
@@ -43,6 +44,7 @@ def open_case(
         theme=theme,
         team=team,
         representative=representative,
+        language=language,
         opened_at=at,
     )
     session.add(case)

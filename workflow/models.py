@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -296,7 +298,12 @@ class Message(Base):
     """One message in or out, on any channel, with the raw bytes for email (Code 5.12)."""
 
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        # The worker's queue: the oldest unhandled message, found without reading the whole backlog.
+        Index("ix_messages_pending", "received_at", "id", sqlite_where=text("handled_at IS NULL"),
+              postgresql_where=text("handled_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -317,7 +324,7 @@ class Message(Base):
     new_text: Mapped[str] = mapped_column(Text, default="")  # without quoted history or signature
     options: Mapped[list[str]] = mapped_column(default=list)  # answers offered as buttons on chat channels
     quiet: Mapped[bool] = mapped_column(Boolean, default=False)  # imported from an archive: never answered
-    handled_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # when the conversation dealt with it
+    handled_at: Mapped[dt.datetime | None]  # when the conversation dealt with it (see ix_messages_pending)
     parsed: Mapped[bool] = mapped_column(Boolean, default=True)  # False: raw stored at once, read before handling
 
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message", cascade="all, delete-orphan")

@@ -20,18 +20,17 @@ REFERENCE_PATTERN = re.compile(r"\b(" + "|".join(sorted(REFERENCE_PREFIX.values(
 
 
 def allocate(session: Session, prefix: str, year: int) -> str:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(ReferenceCounter)
-        .values(prefix=prefix, year=year, last_number=0)
-        .on_conflict_do_nothing(index_elements=["prefix", "year"])
-    )
-    number = session.execute(
-        update(ReferenceCounter)
-        .where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year)
-        .values(last_number=ReferenceCounter.last_number + 1)
-        .returning(ReferenceCounter.last_number)
-    ).scalar_one()
+    """The next number; the year's counter row is created by its first case, so one statement after that."""
+    bump = (update(ReferenceCounter)
+            .where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year)
+            .values(last_number=ReferenceCounter.last_number + 1)
+            .returning(ReferenceCounter.last_number))
+    number = session.execute(bump).scalar_one_or_none()
+    if number is None:  # another process may create the row first; either way the UPDATE then finds it
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(ReferenceCounter).values(prefix=prefix, year=year, last_number=0)
+                        .on_conflict_do_nothing(index_elements=["prefix", "year"]))
+        number = session.execute(bump).scalar_one()
     return f"{prefix}-{year}-{number:05d}"
 
 

@@ -12,6 +12,7 @@ import hashlib
 import re
 import unicodedata
 from email import policy
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser, BytesParser
 from email.policy import compat32
@@ -26,6 +27,26 @@ _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _AUTO_SUBJECT = re.compile(r"^(automatic reply|auto(matic)?[- ]?response|out of (the )?office|undeliverable|"
                            r"delivery status notification|mail delivery (failed|subsystem)|returned mail)\b", re.I)
+
+
+class _KeptClasses(HeaderRegistry):
+    """The standard registry builds a new class for every header it reads (about 18 µs, several
+    times a message for Content-Type alone); here each kind of header's class is built once.
+    Kept per kind, not per name, so senders' invented header names cannot grow it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._built: dict[type, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        kind = self.registry.get(name.lower(), self.default_class)
+        built = self._built.get(kind)
+        if built is None:
+            built = self._built[kind] = type("_" + kind.__name__, (kind, self.base_class), {})
+        return built
+
+
+_POLICY = policy.default.clone(header_factory=_KeptClasses())
 
 
 def _header(message: Message, name: str, defects: list[str]) -> str:
@@ -154,7 +175,7 @@ def parse(raw: bytes, channel: str = "email") -> InboundMessage:
     """Parse one message; never raises for any input bytes."""
     defects: list[str] = []
     try:
-        message: EmailMessage | Message = BytesParser(policy=policy.default).parsebytes(raw)
+        message: EmailMessage | Message = BytesParser(policy=_POLICY).parsebytes(raw)
     except Exception as error:  # noqa: BLE001 - the stdlib parser is lenient, but not for everything
         defects.append(f"unparseable message: {type(error).__name__}")
         text = raw.decode("utf-8", "replace")
