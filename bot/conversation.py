@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.answers import answers_question, read_choice, says_nothing_needed
@@ -101,13 +101,11 @@ class Conversation:
         worker processes take the next message instead of queueing behind this one; messages from
         one sender are still handled one at a time, in order (an advisory lock on the sender).
         """
-        pending = (select(Message).where(Message.direction == Direction.INBOUND.value, Message.handled_at.is_(None))
-                   .order_by(Message.received_at, Message.id).limit(1))
         handled = 0
         while handled < limit:
             with self.sessions() as session:
                 postgres = session.get_bind().dialect.name == "postgresql"
-                message = session.scalar(pending.with_for_update(skip_locked=True) if postgres else pending)
+                message = session.scalar(next_pending(postgres))
                 if message is None:
                     break
                 message_id = message.id
@@ -479,6 +477,14 @@ class Conversation:
                        resident_id=message.resident_id, subject=subject, options=options or [],
                        in_reply_to=message.external_id if not turn.chat else None,
                        references=list(message.references), automatic=True)
+
+
+def next_pending(postgres: bool) -> Select[tuple[Message]]:
+    """The oldest stored message not yet handled; read through the partial index ix_messages_pending,
+    so a long queue costs no more to pick from than a short one."""
+    query = (select(Message).where(Message.direction == Direction.INBOUND.value, Message.handled_at.is_(None))
+             .order_by(Message.received_at, Message.id).limit(1))
+    return query.with_for_update(skip_locked=True) if postgres else query
 
 
 def _copy_hazard(source: Case, target: Case) -> None:

@@ -133,3 +133,23 @@ def test_the_migrations_build_exactly_the_tables_the_models_describe(engine: Eng
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_the_worker_picks_from_a_long_queue_through_the_pending_index(engine: Engine) -> None:
+    """Without it, each pick sorted every waiting message: the queue slowed as it grew."""
+    from bot.conversation import next_pending
+
+    rows = [dict(channel="email", direction="inbound", external_id=f"<q{n}@example.net>", body_text="",
+                 received_at=AT + dt.timedelta(seconds=n), handled_at=AT if n % 100 else None) for n in range(3000)]
+    with engine.begin() as connection:
+        connection.execute(Message.__table__.insert(), rows)
+        connection.execute(text("ANALYZE"))
+    postgres = engine.dialect.name == "postgresql"
+    sql = str(next_pending(postgres).compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as connection:
+        plan = " ".join(str(row) for row in connection.exec_driver_sql(("EXPLAIN " if postgres else
+                                                                        "EXPLAIN QUERY PLAN ") + sql))
+    with db.session_factory(engine)() as session:
+        picked = session.scalar(next_pending(postgres))
+    assert "ix_messages_pending" in plan
+    assert picked is not None and picked.external_id == "<q0@example.net>"
