@@ -479,12 +479,15 @@ class Conversation:
                        references=list(message.references), automatic=True)
 
 
+_PENDING = (select(Message).where(Message.direction == Direction.INBOUND.value, Message.handled_at.is_(None))
+            .order_by(Message.received_at, Message.id).limit(1))
+_PENDING_LOCKED = _PENDING.with_for_update(skip_locked=True)
+
+
 def next_pending(postgres: bool) -> Select[tuple[Message]]:
     """The oldest stored message not yet handled; read through the partial index ix_messages_pending,
-    so a long queue costs no more to pick from than a short one."""
-    query = (select(Message).where(Message.direction == Direction.INBOUND.value, Message.handled_at.is_(None))
-             .order_by(Message.received_at, Message.id).limit(1))
-    return query.with_for_update(skip_locked=True) if postgres else query
+    so a long queue costs no more to pick from than a short one. Built once: it is asked for every message."""
+    return _PENDING_LOCKED if postgres else _PENDING
 
 
 def _copy_hazard(source: Case, target: Case) -> None:

@@ -206,9 +206,9 @@ class TriageModel:
         theme_out = np.tile(self.theme_model_.intercept_, (len(texts), 1))
         for row, text in enumerate(texts):
             weighted = [part.weights(text) for part in parts]
-            columns = [index for index, _ in weighted if len(index)]
-            if columns:
-                cols, vals = np.concatenate(columns), np.concatenate([weight for _, weight in weighted])
+            cols = np.concatenate([index for index, _ in weighted])
+            if len(cols):
+                vals = np.concatenate([weight for _, weight in weighted])
                 kind_out[row] += kind_coef[:, cols] @ vals
                 theme_out[row] += theme_coef[:, cols] @ vals
         return kind_out, theme_out
