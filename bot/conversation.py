@@ -150,12 +150,12 @@ class Conversation:
             audit.record(session, "message_without_sender", BOT, turn.at, message_id=message.id)
             self._classify(turn)
             return
-        resident = resident_for(session, message.channel, message.sender, turn.at)
-        message.resident_id = resident.id
+        resident_id = resident_for(session, message.channel, message.sender, turn.at)
+        message.resident_id = resident_id
         if turn.chat and turn.text.startswith("/") and not message.automatic:
-            self._command(turn, resident.id)
+            self._command(turn, resident_id)
             return
-        thread = find_thread(session, message, resident.id, chat=turn.chat)
+        thread = find_thread(session, message, resident_id, chat=turn.chat)
         case = thread.case if thread is not None else None
         if message.automatic:  # RFC 3834: keep it with its case, never answer it
             message.case_id = case.id if case is not None else None
@@ -167,17 +167,17 @@ class Conversation:
         if case is not None and case.awaiting:
             case.awaiting = None  # they wrote about something else: read it as a message of its own
         suggestion = self._classify(turn)
-        restriction = active_restriction(session, resident, turn.at.date())
+        restriction = active_restriction(session, resident_id, turn.at.date())
         if restriction is not None:
-            self._restricted(turn, case, restriction, resident.id)
+            self._restricted(turn, case, restriction, resident_id)
         elif message.quiet:
-            self._attach_or_open(turn, case, resident.id)
+            self._attach_or_open(turn, case, resident_id)
         elif suggestion is not None and suggestion.flags.survey and case is None:
-            self._survey(turn, resident.id)
+            self._survey(turn, resident_id)
         elif case is not None:
-            self._continue(turn, case, resident.id)
+            self._continue(turn, case, resident_id)
         else:
-            self._new_case(turn, resident.id)
+            self._new_case(turn, resident_id)
 
     def _continue(self, turn: Turn, case: Case, resident_id: int) -> None:
         """A message that belongs to a case the resident already has."""

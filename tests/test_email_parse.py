@@ -9,7 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from intake.email.html import html_to_text
-from intake.email.parse import parse, safe_filename
+from intake.email.parse import _POLICY, parse, safe_filename
 from intake.email.quotes import split
 
 
@@ -160,6 +160,20 @@ def test_mail_without_message_id_gets_a_stable_id() -> None:
     assert parse(raw).external_id == parse(raw).external_id
     assert parse(raw).external_id != parse(raw + b" ").external_id
     assert "no Message-ID" in parse(raw).defects
+
+
+def test_headers_read_before_are_read_the_same_and_their_store_stays_bounded() -> None:
+    """Each message is read with its own charset and sender although most headers are shared."""
+    charsets = ("utf-8", "iso-8859-1", "windows-1252")
+    for n in range(_POLICY.header_factory.KEEP_HEADERS + 500):
+        charset = charsets[n % 3]
+        raw = mail(f"From: Resident {n} <r{n}@example.net>\nTo: housing@example.org\nMessage-ID: <m{n}@example.net>\n"
+                   f"Subject: Flat {n}\nContent-Type: text/plain; charset={charset}\n"
+                   "Content-Transfer-Encoding: 8bit", f"Caf\u00e9 {n}".encode(charset))
+        message = parse(raw)
+        assert (message.sender, message.subject, message.body_text) == (f"r{n}@example.net", f"Flat {n}",
+                                                                        f"Caf\u00e9 {n}")
+    assert len(_POLICY.header_factory._read) <= _POLICY.header_factory.KEEP_HEADERS
 
 
 def test_very_large_body_is_kept_whole() -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,7 @@ from workflow.cases import complaints_about, link, open_case, raise_complaint_ab
 from workflow.errors import DomainError, IllegalTransition
 from workflow.models import AuditEvent, AuditTamperError, Message, Resident
 from workflow.references import allocate, find_references
+from workflow.residents import resident_for
 from workflow.vocabulary import Kind, LinkRelation, RequestStatus
 
 AT = dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)
@@ -39,6 +41,34 @@ def test_concurrent_allocation_never_repeats_a_reference(engine: Engine) -> None
     with ThreadPoolExecutor(max_workers=8) as pool:
         refs = list(pool.map(take, range(80)))
     assert sorted(refs) == [f"CMP-2026-{n:05d}" for n in range(1, 81)]
+
+
+def test_two_processes_meeting_a_new_address_at_once_make_one_resident(engine: Engine) -> None:
+    """The second writer waits on the first's uncommitted contact point, then uses its resident."""
+    first = db.session_factory(engine)()
+    mine = resident_for(first, "email", "New.Person@example.net", AT)
+    other_engine = db.make_engine(str(engine.url.render_as_string(hide_password=False)))
+    statements: list[str] = []
+    event.listen(other_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    def other_process() -> int:
+        with db.session_factory(other_engine)() as session:
+            found = resident_for(session, "email", "new.person@example.net", AT)
+            session.commit()
+            return found
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        theirs = pool.submit(other_process)
+        time.sleep(1.0)  # the other writer is now waiting on this transaction
+        first.commit()
+        assert theirs.result(timeout=30) == mine
+    first.close()
+    other_engine.dispose()
+    assert any(s.startswith("DELETE FROM residents") for s in statements), "the race was not exercised"
+    with db.session_factory(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(Resident)) == 1
+        assert session.scalar(select(func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.action == "resident_created")) == 1
 
 
 def test_references_are_found_in_text() -> None:

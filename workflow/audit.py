@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflow.models import AuditEvent, Case
+from workflow.models import AuditEvent, Case, Message
 
 
 def record(
@@ -19,8 +19,11 @@ def record(
     case: Case | None = None,
     resident_id: int | None = None,
     message_id: int | None = None,
+    message: Message | None = None,
     **detail: Any,
 ) -> AuditEvent:
+    """Add an event to the session; the caller commits. A message not yet inserted is named by the object
+    (message=), so recording it costs no flush."""
     if case is not None and case.id is None:
         session.flush()
     event = AuditEvent(
@@ -32,6 +35,8 @@ def record(
         message_id=message_id,
         detail={k: _jsonable(v) for k, v in detail.items()},
     )
+    if message is not None:
+        event.message = message
     session.add(event)
     return event
 

@@ -11,6 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -84,6 +85,11 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def conflict_insert(session: Session, entity: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can end in ON CONFLICT DO NOTHING: both engines have it, but SQLAlchemy builds it per dialect."""
+    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(entity)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -81,10 +81,9 @@ def enqueue(
         in_reply_to=in_reply_to, references=list(references), automatic=automatic, options=list(options),
         handled_at=at,
     )
-    session.add(message)
-    session.flush()
-    session.add(OutboxItem(message_id=message.id, channel=channel, address=address, next_attempt_at=at, created_at=at))
-    audit.record(session, "message_queued", "bot" if automatic else "staff", at, case=case, message_id=message.id,
+    session.add(message)  # inserted with the item and the event at the next flush, not one flush of its own
+    session.add(OutboxItem(message=message, channel=channel, address=address, next_attempt_at=at, created_at=at))
+    audit.record(session, "message_queued", "bot" if automatic else "staff", at, case=case, message=message,
                  channel=channel)
     return message
 
