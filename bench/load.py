@@ -7,7 +7,8 @@ the conversation has a core of its own instead of sharing one interpreter lock).
 a throwaway PostgreSQL cluster holds the data, one process runs smtp, web and scheduler, and 1, 2
 and 4 processes run the worker role, to show how throughput grows with workers. Chat messages
 come from distinct residents behind the (trusted, loopback) proxy, each with its own
-X-Forwarded-For address, as they would through nginx.
+X-Forwarded-For address, as they would through nginx. Each run also reports the CPU each process
+used per message, and the load generator's own, to show where the machine's cores went.
 
 Usage: python bench/load.py [--json] [-n 10000] [--chat-share 0.2] [--postgres] [--workers 1,2,4]
 Prints one JSON object last.
@@ -56,6 +57,12 @@ def _start(roles: str, env: dict[str, str], base: Path, name: str) -> subprocess
 def _peak_mb(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
     return round(int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024, 1)  # type: ignore[union-attr]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used, from /proc (fields 14 and 15 of stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _send_mail(port: int, numbers: list[int]) -> None:
@@ -154,6 +161,8 @@ def run_once(n: int, chat_share: float, workers: int, postgres: object | None, m
         chats = int(n * chat_share)
         numbers = list(range(n))
         mail, chat = numbers[chats:], numbers[:chats]
+        cpu_before = [_cpu_seconds(p.pid) for p in processes]
+        load_cpu_before = time.process_time()
         started = time.monotonic()
         threads = [threading.Thread(target=_send_mail, args=(smtp_port, mail[i::8])) for i in range(8)]
         threads += [threading.Thread(target=_send_chat, args=(f"http://127.0.0.1:{web_port}", chat[i::4]))
@@ -166,7 +175,12 @@ def run_once(n: int, chat_share: float, workers: int, postgres: object | None, m
         result = _measure(database, n, started, timeout=max(600.0, n / 5))
         result.update({"database": "postgresql" if postgres else "sqlite", "worker_processes": workers,
                        "email": len(mail), "chat": len(chat), "sending_seconds": round(sending, 1),
-                       "peak_memory_mb": {f"process{i}": _peak_mb(p.pid) for i, p in enumerate(processes)}})
+                       "peak_memory_mb": {f"process{i}": _peak_mb(p.pid) for i, p in enumerate(processes)},
+                       # where the two cores went: 200 messages/s leaves 10 ms of CPU a message for everything
+                       "cpu_ms_per_message": {
+                           **{f"process{i}": round(1000 * (_cpu_seconds(p.pid) - before) / n, 2)
+                              for i, (p, before) in enumerate(zip(processes, cpu_before, strict=True))},
+                           "load_generator": round(1000 * (time.process_time() - load_cpu_before) / n, 2)}})
         return result
     finally:
         for process in processes:

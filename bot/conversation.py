@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.answers import answers_question, read_choice, says_nothing_needed
@@ -76,7 +76,7 @@ class Turn:
     chat: bool
     text: str
     suggestion: Suggestion | None = None
-    classification: Classification | None = None
+    classification: dict[str, Any] | None = None  # the row to insert once its case is known
 
 
 class Conversation:
@@ -137,8 +137,8 @@ class Conversation:
         turn = Turn(session, message, at, chat, _text_of(message))
         with session.no_autoflush:
             self._handle(turn)
-        if turn.classification is not None:  # added last, so it is inserted with its case: one statement
-            session.add(turn.classification)
+        if turn.classification is not None:  # written last, once its case is known: one plain INSERT
+            session.connection().execute(insert(Classification), turn.classification)
         message.handled_at = at
         session.commit()
 
@@ -405,20 +405,20 @@ class Conversation:
         suggestion = self.model.suggest(turn.text)
         data = suggestion.to_dict()
         turn.suggestion = suggestion
-        turn.classification = Classification(
-            message_id=turn.message.id, case_id=turn.message.case_id, model_version=suggestion.model_version,
-            kind=suggestion.kind, kind_scores=suggestion.kind_scores, theme=suggestion.theme,
-            theme_scores=suggestion.theme_scores, offer_choice=suggestion.offer_choice,
-            flags={**data["flags"], "cues": data["cues"], "language": data["language"], "survey": data["survey"],
-                   "representative": data["representative"]},
-            created_at=turn.at,
-        )
+        turn.classification = {
+            "message_id": turn.message.id, "case_id": turn.message.case_id, "model_version": suggestion.model_version,
+            "kind": suggestion.kind, "kind_scores": suggestion.kind_scores, "theme": suggestion.theme,
+            "theme_scores": suggestion.theme_scores, "offer_choice": suggestion.offer_choice,
+            "flags": {**data["flags"], "cues": data["cues"], "language": data["language"], "survey": data["survey"],
+                      "representative": data["representative"]},
+            "created_at": turn.at,
+        }
         return suggestion
 
     def _attach(self, turn: Turn, case: Case) -> None:
         turn.message.case_id = case.id
         if turn.classification is not None:
-            turn.classification.case_id = case.id
+            turn.classification["case_id"] = case.id
         if turn.suggestion is not None and turn.suggestion.flags.vulnerable:
             case.vulnerable = True  # once flagged, the case keeps its place near the top of the queue
 
@@ -462,10 +462,8 @@ class Conversation:
         message, session = turn.message, turn.session
         if message.quiet or not message.sender:
             return
-        since = turn.at - FLOOD_WINDOW
-        recent = session.scalar(select(func.count(Message.id)).where(
-            Message.direction == Direction.OUTBOUND.value, Message.channel == message.channel,
-            Message.resident_id == message.resident_id, Message.received_at >= since))
+        recent = session.connection().execute(_RECENT_REPLIES, {
+            "channel": message.channel, "resident": message.resident_id, "since": turn.at - FLOOD_WINDOW}).scalar()
         if (recent or 0) >= FLOOD_REPLIES:
             audit.record(session, "reply_held_back", BOT, turn.at, case=case, message_id=message.id, letter=letter)
             return
@@ -479,6 +477,9 @@ class Conversation:
                        references=list(message.references), automatic=True)
 
 
+_RECENT_REPLIES = select(func.count(Message.id)).where(  # plain SQL: asked before every reply
+    Message.direction == Direction.OUTBOUND.value, Message.channel == bindparam("channel"),
+    Message.resident_id == bindparam("resident"), Message.received_at >= bindparam("since"))
 _PENDING = (select(Message).where(Message.direction == Direction.INBOUND.value, Message.handled_at.is_(None))
             .order_by(Message.received_at, Message.id).limit(1))
 _PENDING_LOCKED = _PENDING.with_for_update(skip_locked=True)

@@ -30,8 +30,9 @@ def residents_words(session: Session, case: Case) -> str:
 
 
 def to_resident(session: Session, case: Case, text: str, at: dt.datetime, subject: str,
-                automatic: bool = True) -> Message | None:
-    """Queue a letter; None when the resident has only spoken to us (the advisor sends it by post or phone)."""
+                automatic: bool = True) -> int | None:
+    """Queue a letter and return its message's id; None when the resident has only spoken to us (the
+    advisor sends it by post or phone)."""
     last = session.scalar(select(Message).where(Message.case_id == case.id,
                                                 Message.direction == Direction.INBOUND.value,
                                                 Message.sender.is_not(None), Message.quiet.is_(False))

@@ -398,9 +398,6 @@ class AuditEvent(Base):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-    # Lets an event name a message that is not inserted yet: the flush fills in message_id.
-    message: Mapped[Message | None] = relationship()
-
 
 class AuditTamperError(RuntimeError):
     pass

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow import audit
@@ -67,25 +67,30 @@ def enqueue(
     references: Sequence[str] = (),
     automatic: bool = True,
     to_staff: bool = False,
-) -> Message:
-    """Record an outgoing message as correspondence (5.12) and queue it; the caller commits.
+) -> int:
+    """Record an outgoing message as correspondence (5.12) and queue it; the caller commits. The id is returned.
 
-    A notice to staff is kept with its case but not in the resident's own correspondence.
+    A notice to staff is kept with its case but not in the resident's own correspondence. The
+    message and its item are written as plain SQL on the session's connection, not through the
+    ORM's unit of work: the bot queues a reply for nearly every message it handles, and nothing in
+    the same transaction needs them as objects.
     """
-    message = Message(
-        channel=channel, direction=Direction.OUTBOUND.value, external_id=f"out-{uuid.uuid4().hex}",
-        case_id=case.id if case is not None else None,
-        resident_id=None if to_staff else resident_id if resident_id is not None else (
+    if case is not None and case.id is None:
+        session.flush()
+    connection = session.connection()
+    message_id = connection.execute(insert(Message).returning(Message.id), {
+        "channel": channel, "direction": Direction.OUTBOUND.value, "external_id": f"out-{uuid.uuid4().hex}",
+        "case_id": case.id if case is not None else None,
+        "resident_id": None if to_staff else resident_id if resident_id is not None else (
             case.resident_id if case is not None else None),
-        sender=None, recipients=[address], subject=subject, body_text=text, new_text=text, received_at=at,
-        in_reply_to=in_reply_to, references=list(references), automatic=automatic, options=list(options),
-        handled_at=at,
-    )
-    session.add(message)  # inserted with the item and the event at the next flush, not one flush of its own
-    session.add(OutboxItem(message=message, channel=channel, address=address, next_attempt_at=at, created_at=at))
-    audit.record(session, "message_queued", "bot" if automatic else "staff", at, case=case, message=message,
+        "sender": None, "recipients": [address], "subject": subject, "body_text": text, "new_text": text,
+        "received_at": at, "in_reply_to": in_reply_to, "references": list(references), "automatic": automatic,
+        "options": list(options), "handled_at": at}).scalar_one()
+    connection.execute(insert(OutboxItem), {"message_id": message_id, "channel": channel, "address": address,
+                                            "next_attempt_at": at, "created_at": at})
+    audit.record(session, "message_queued", "bot" if automatic else "staff", at, case=case, message_id=message_id,
                  channel=channel)
-    return message
+    return message_id
 
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv)\s*(\[\d+\])?\s*:\s*)+", re.I)

@@ -49,13 +49,16 @@ def resident_for(session: Session, channel: str, address: str, at: dt.datetime,
 
 
 def active_restriction(session: Session, resident_id: int, on: dt.date) -> ContactRestriction | None:
-    """The restriction in force on a date (5.14): started, not ended."""
-    return session.scalar(
-        select(ContactRestriction)
-        .where(ContactRestriction.resident_id == resident_id, ContactRestriction.starts_on <= on,
-               ContactRestriction.ended_at.is_(None))
-        .order_by(ContactRestriction.id.desc())
-    )
+    """The restriction in force on a date (5.14): started, not ended. Asked for every message and
+    nearly always none, so the question is plain SQL and only a restriction found is loaded."""
+    found = session.connection().execute(_RESTRICTION_IN_FORCE, {"resident": resident_id, "on": on}).scalar()
+    return session.get(ContactRestriction, found) if found is not None else None
+
+
+_RESTRICTION_IN_FORCE = (select(ContactRestriction.id)
+                         .where(ContactRestriction.resident_id == bindparam("resident"),
+                                ContactRestriction.starts_on <= bindparam("on"), ContactRestriction.ended_at.is_(None))
+                         .order_by(ContactRestriction.id.desc()).limit(1))
 
 
 def contact_points(session: Session, resident_id: int) -> list[ContactPoint]:
