@@ -138,7 +138,7 @@ class Conversation:
         with session.no_autoflush:
             self._handle(turn)
         if turn.classification is not None:  # written last, once its case is known: one plain INSERT
-            session.connection().execute(insert(Classification), turn.classification)
+            session.connection().execute(_CLASSIFIED, turn.classification)
         message.handled_at = at
         session.commit()
 
@@ -477,6 +477,7 @@ class Conversation:
                        references=list(message.references), automatic=True)
 
 
+_CLASSIFIED = insert(Classification)
 _RECENT_REPLIES = select(func.count(Message.id)).where(  # plain SQL: asked before every reply
     Message.direction == Direction.OUTBOUND.value, Message.channel == bindparam("channel"),
     Message.resident_id == bindparam("resident"), Message.received_at >= bindparam("since"))

@@ -78,7 +78,7 @@ def enqueue(
     if case is not None and case.id is None:
         session.flush()
     connection = session.connection()
-    message_id = connection.execute(insert(Message).returning(Message.id), {
+    message_id = connection.execute(_RECORD, {
         "channel": channel, "direction": Direction.OUTBOUND.value, "external_id": f"out-{uuid.uuid4().hex}",
         "case_id": case.id if case is not None else None,
         "resident_id": None if to_staff else resident_id if resident_id is not None else (
@@ -86,11 +86,15 @@ def enqueue(
         "sender": None, "recipients": [address], "subject": subject, "body_text": text, "new_text": text,
         "received_at": at, "in_reply_to": in_reply_to, "references": list(references), "automatic": automatic,
         "options": list(options), "handled_at": at}).scalar_one()
-    connection.execute(insert(OutboxItem), {"message_id": message_id, "channel": channel, "address": address,
-                                            "next_attempt_at": at, "created_at": at})
+    connection.execute(_QUEUE, {"message_id": message_id, "channel": channel, "address": address,
+                                "next_attempt_at": at, "created_at": at})
     audit.record(session, "message_queued", "bot" if automatic else "staff", at, case=case, message_id=message_id,
                  channel=channel)
     return message_id
+
+
+_RECORD = insert(Message).returning(Message.id)  # built once: enqueue runs for nearly every message handled
+_QUEUE = insert(OutboxItem)
 
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv)\s*(\[\d+\])?\s*:\s*)+", re.I)

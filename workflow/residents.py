@@ -20,6 +20,7 @@ def normalise_address(channel: str, address: str) -> str:
 
 _RESIDENT_AT = (select(ContactPoint.resident_id)
                 .where(ContactPoint.channel == bindparam("channel"), ContactPoint.address == bindparam("address")))
+_NEW_RESIDENT = insert(Resident).returning(Resident.id)
 
 
 def resident_for(session: Session, channel: str, address: str, at: dt.datetime,
@@ -36,8 +37,7 @@ def resident_for(session: Session, channel: str, address: str, at: dt.datetime,
     existing = connection.execute(_RESIDENT_AT, {"channel": channel, "address": address}).scalar()
     if existing is not None:
         return existing
-    resident_id = connection.execute(insert(Resident).returning(Resident.id),
-                                     {"display_name": display_name, "created_at": at}).scalar_one()
+    resident_id = connection.execute(_NEW_RESIDENT, {"display_name": display_name, "created_at": at}).scalar_one()
     created = connection.execute(
         conflict_insert(session, ContactPoint).values(resident_id=resident_id, channel=channel, address=address)
         .on_conflict_do_nothing(index_elements=["channel", "address"]).returning(ContactPoint.id)).scalar()
