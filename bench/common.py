@@ -11,10 +11,10 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import func, select  # noqa: E402
 
 from bot.context import Context  # noqa: E402
-from tests.servers import empty_database, free_port, wait_for_port  # noqa: E402
+from tests.servers import TRIAGE, empty_database, free_port, triage_env, wait_for_port  # noqa: E402
 from workflow.models import Message  # noqa: E402
 
-__all__ = ["REPO", "delivery", "empty_database", "free_port", "wait_for_port"]
+__all__ = ["REPO", "TRIAGE", "delivery", "empty_database", "free_port", "triage_env", "wait_for_port"]
 
 
 def delivery(context: Context, sent: int) -> dict[str, int]:

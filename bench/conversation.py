@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from common import REPO, empty_database
+from common import REPO, TRIAGE, empty_database, triage_env
 
 from sqlalchemy import func, select
 
@@ -34,7 +32,6 @@ from bot.settings import Settings
 from intake.email.parse import envelope
 from workflow.models import Message
 
-TRIAGE = str(Path(sys.executable).with_name("triage"))
 
 TEXTS = [
     "My kitchen tap has been dripping for {n} days. Please send someone.",
@@ -84,8 +81,7 @@ def on_postgres(n: int, workers: int, cluster: object, model_dir: Path) -> dict[
     url = empty_database(cluster.url, f"conversation{workers}")  # type: ignore[attr-defined]
     context = Context(Settings(_env_file=None, data_dir=model_dir, database_url=url))
     context.migrate()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {
-        "TRIAGE_DATA_DIR": str(model_dir), "TRIAGE_DATABASE_URL": url}
+    env = triage_env(TRIAGE_DATA_DIR=str(model_dir), TRIAGE_DATABASE_URL=url)
     logs = [model_dir / f"worker{i}.log" for i in range(workers)]
     processes = [subprocess.Popen([TRIAGE, "run", "--only", "worker"], env=env, cwd=model_dir,
                                   stdout=log.open("wb"), stderr=subprocess.STDOUT) for log in logs]

@@ -24,18 +24,16 @@ import shutil
 import smtplib
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from common import REPO, empty_database, free_port, wait_for_port
+from common import REPO, TRIAGE, empty_database, free_port, triage_env, wait_for_port
 
 import httpx
 from sqlalchemy import create_engine, text
 
-TRIAGE = str(Path(sys.executable).with_name("triage"))
 TEXTS = ["My kitchen tap at {n} Elm Road has been dripping for a week. Please send someone.",
          "I reported the damp in my bedroom weeks ago and nobody has come. Flat {n}.",
          "When is my rent due this month? Account {n}.",
@@ -141,8 +139,8 @@ def run_once(n: int, chat_share: float, workers: int, postgres: object | None, m
     (base / "data" / "model").mkdir(parents=True)
     shutil.copyfile(model, base / "data" / "model" / "triage.skops")
     smtp_port, web_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {
-        "TRIAGE_DATA_DIR": str(base / "data"), "TRIAGE_SMTP_PORT": str(smtp_port), "TRIAGE_WEB_PORT": str(web_port)}
+    env = triage_env(TRIAGE_DATA_DIR=str(base / "data"), TRIAGE_SMTP_PORT=str(smtp_port),
+                     TRIAGE_WEB_PORT=str(web_port))
     if postgres is not None:
         env["TRIAGE_DATABASE_URL"] = empty_database(postgres.url, f"load{workers}")  # type: ignore[attr-defined]
         subprocess.run([TRIAGE, "db", "upgrade"], env=env, cwd=base, check=True, capture_output=True)

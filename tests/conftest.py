@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from classifier.model import TriageModel
 from tests.desk import Desk
-from tests.servers import empty_database, postgres_server
+from tests.servers import TRIAGE, empty_database, postgres_server, triage_env
 from workflow import db
 
 _counter = itertools.count()
@@ -82,14 +82,11 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def trained_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data directory holding a model built by the real `triage train` from training_data/."""
-    import os
     import subprocess
-    import sys
 
     data_dir = tmp_path_factory.mktemp("trained")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {"TRIAGE_DATA_DIR": str(data_dir)}
-    triage = str(Path(sys.executable).with_name("triage"))
-    result = subprocess.run([triage, "train"], env=env, cwd=data_dir, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([TRIAGE, "train"], env=triage_env(TRIAGE_DATA_DIR=str(data_dir)), cwd=data_dir,
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return data_dir
 

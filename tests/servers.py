@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+
+TRIAGE = shutil.which("triage", path=str(Path(sys.executable).parent)) or "triage"
+
+
+def triage_env(**settings: str) -> dict[str, str]:
+    """This environment without the developer's own TRIAGE_ settings, plus the given ones: a `triage`
+    process started by a test or a benchmark reads only what it was meant to."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | settings
 
 
 def in_ci() -> bool:

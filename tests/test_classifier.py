@@ -6,9 +6,7 @@ import copy
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,9 +18,9 @@ from classifier.model import NotFitted, TriageModel
 from classifier.suggestion import Flags, Suggestion
 from classifier.text import MAX_CHARS, EmptyMessage, normalise
 from classifier.training import train
+from tests.servers import TRIAGE, triage_env
 
 REPO = Path(__file__).resolve().parents[1]
-TRIAGE = str(Path(sys.executable).with_name("triage"))
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +29,8 @@ def model(trained_data_dir: Path) -> TriageModel:
 
 
 def run_triage(data_dir: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {"TRIAGE_DATA_DIR": str(data_dir)}
-    return subprocess.run([TRIAGE, *args], env=env, cwd=data_dir, capture_output=True, text=True, input=input,
-                          timeout=300)
+    return subprocess.run([TRIAGE, *args], env=triage_env(TRIAGE_DATA_DIR=str(data_dir)), cwd=data_dir,
+                          capture_output=True, text=True, input=input, timeout=300)
 
 
 def suggestion(kind: str, theme: str, offer: bool, vulnerable: bool = False, hazard: str = "none") -> Suggestion:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -13,16 +11,13 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from tests.servers import empty_database
+from tests.servers import TRIAGE, empty_database, triage_env
 from workflow.models import AuditEvent, User
-
-TRIAGE = shutil.which("triage", path=str(Path(sys.executable).parent)) or "triage"
-
 
 def triage(*args: str, cwd: Path, input: str | None = None, env: dict[str, str] | None = None
            ) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | (env or {})
-    return subprocess.run([TRIAGE, *args], cwd=cwd, input=input, capture_output=True, text=True, env=full_env,
+    return subprocess.run([TRIAGE, *args], cwd=cwd, input=input, capture_output=True, text=True,
+                          env=triage_env(**(env or {})),
                           timeout=120)
 
 
@@ -88,8 +83,7 @@ def test_processes_started_together_on_a_new_database_take_turns_to_migrate(
     if kind == "postgresql":
         admin_url, _template = request.getfixturevalue("postgres_template")
         env["TRIAGE_DATABASE_URL"] = empty_database(admin_url, "migrate_race")
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | env
-    starts = [subprocess.Popen([TRIAGE, "db", "upgrade"], cwd=tmp_path, env=full_env, text=True,
+    starts = [subprocess.Popen([TRIAGE, "db", "upgrade"], cwd=tmp_path, env=triage_env(**env), text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(4)]
     outputs = [start.communicate(timeout=120)[0] for start in starts]
     assert [start.returncode for start in starts] == [0, 0, 0, 0], outputs
@@ -126,8 +120,7 @@ def test_make_run_then_demo_then_a_resident_emails_and_answers_complaint(tmp_pat
     from tests.servers import free_port
 
     port, smtp_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {
-        "TRIAGE_WEB_PORT": str(port), "TRIAGE_SMTP_PORT": str(smtp_port)}
+    env = triage_env(TRIAGE_WEB_PORT=str(port), TRIAGE_SMTP_PORT=str(smtp_port))
     process = subprocess.Popen([TRIAGE, "run"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
@@ -193,8 +186,7 @@ def test_roles_split_across_two_processes_share_the_work(tmp_path: Path, trained
     (tmp_path / "data" / "model").mkdir(parents=True)
     shutil.copyfile(trained_data_dir / "model" / "triage.skops", tmp_path / "data" / "model" / "triage.skops")
     port, smtp_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {
-        "TRIAGE_WEB_PORT": str(port), "TRIAGE_SMTP_PORT": str(smtp_port)}
+    env = triage_env(TRIAGE_WEB_PORT=str(port), TRIAGE_SMTP_PORT=str(smtp_port))
     front = subprocess.Popen([TRIAGE, "run", "--only", "smtp,web"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
     worker = None

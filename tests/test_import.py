@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import mailbox
-import os
 import subprocess
-import sys
 from email.message import EmailMessage
 from pathlib import Path
 
-TRIAGE = str(Path(sys.executable).with_name("triage"))
+from tests.servers import TRIAGE, triage_env
 
 
 def eml(n: int, auto: bool = False) -> bytes:
@@ -26,8 +24,8 @@ def eml(n: int, auto: bool = False) -> bytes:
 
 
 def run_import(tmp_path: Path, *paths: Path) -> tuple[int, list[dict]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {"TRIAGE_DATA_DIR": str(tmp_path / "data")}
-    result = subprocess.run([TRIAGE, "import", *map(str, paths), "--json"], env=env, cwd=tmp_path,
+    result = subprocess.run([TRIAGE, "import", *map(str, paths), "--json"],
+                            env=triage_env(TRIAGE_DATA_DIR=str(tmp_path / "data")), cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
     return result.returncode, [json.loads(line) for line in result.stdout.splitlines()]
 

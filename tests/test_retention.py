@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 from email.message import EmailMessage
 
@@ -13,7 +12,7 @@ from sqlalchemy import func, select
 from bot.inbound import store_message
 from intake.email.parse import parse
 from tests.desk import Desk, reference_in
-from tests.test_cli import TRIAGE
+from tests.servers import TRIAGE, triage_env
 from workflow import cases
 from workflow.lifecycle import ComplaintLifecycle
 from workflow.models import Attachment, AuditEvent, ContactPoint, Disclosure, Message, Resident
@@ -24,8 +23,7 @@ PHOTO = b"\x89PNG\r\n\x1a\n" + b"mould on the bedroom wall" * 40
 
 def _env(desk: Desk) -> dict[str, str]:
     settings = desk.context.settings
-    return {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {
-        "TRIAGE_DATABASE_URL": str(settings.database_url), "TRIAGE_DATA_DIR": str(settings.data_dir)}
+    return triage_env(TRIAGE_DATABASE_URL=str(settings.database_url), TRIAGE_DATA_DIR=str(settings.data_dir))
 
 
 def _run(desk: Desk, *args: str) -> subprocess.CompletedProcess[str]:

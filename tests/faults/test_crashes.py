@@ -7,7 +7,6 @@ SMTP, as a council's mail gateway would; what was lost or doubled is read from t
 from __future__ import annotations
 
 import email
-import os
 import signal
 import smtplib
 import subprocess
@@ -20,8 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.servers import PostgresCluster, empty_database, free_port, wait_for_port
-from tests.test_cli import TRIAGE
+from tests.servers import TRIAGE, PostgresCluster, empty_database, free_port, triage_env, wait_for_port
 
 pytestmark = pytest.mark.slow
 
@@ -52,8 +50,7 @@ def _send(port: int, raw: bytes) -> bool:
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {
-        "TRIAGE_DATA_DIR": str(tmp_path / "data"), "TRIAGE_SMTP_PORT": str(free_port()), **extra}
+    return triage_env(TRIAGE_DATA_DIR=str(tmp_path / "data"), TRIAGE_SMTP_PORT=str(free_port()), **extra)
 
 
 def test_killed_during_an_smtp_burst_every_accepted_message_is_stored_exactly_once(tmp_path: Path) -> None:
