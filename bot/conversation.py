@@ -76,7 +76,6 @@ class Turn:
     chat: bool
     text: str
     suggestion: Suggestion | None = None
-    classification: dict[str, Any] | None = None  # the row to insert once its case is known
 
 
 class Conversation:
@@ -137,8 +136,8 @@ class Conversation:
         turn = Turn(session, message, at, chat, _text_of(message))
         with session.no_autoflush:
             self._handle(turn)
-        if turn.classification is not None:  # written last, once its case is known: one plain INSERT
-            session.connection().execute(_CLASSIFIED, turn.classification)
+        if turn.suggestion is not None:  # written last, once the message's case is known: one plain INSERT
+            session.connection().execute(_CLASSIFIED, _classification(turn.suggestion, message, at))
         message.handled_at = at
         session.commit()
 
@@ -402,23 +401,11 @@ class Conversation:
     def _classify(self, turn: Turn) -> Suggestion | None:
         if not turn.text.strip():
             return None
-        suggestion = self.model.suggest(turn.text)
-        data = suggestion.to_dict()
-        turn.suggestion = suggestion
-        turn.classification = {
-            "message_id": turn.message.id, "case_id": turn.message.case_id, "model_version": suggestion.model_version,
-            "kind": suggestion.kind, "kind_scores": suggestion.kind_scores, "theme": suggestion.theme,
-            "theme_scores": suggestion.theme_scores, "offer_choice": suggestion.offer_choice,
-            "flags": {**data["flags"], "cues": data["cues"], "language": data["language"], "survey": data["survey"],
-                      "representative": data["representative"]},
-            "created_at": turn.at,
-        }
-        return suggestion
+        turn.suggestion = self.model.suggest(turn.text)
+        return turn.suggestion
 
     def _attach(self, turn: Turn, case: Case) -> None:
         turn.message.case_id = case.id
-        if turn.classification is not None:
-            turn.classification["case_id"] = case.id
         if turn.suggestion is not None and turn.suggestion.flags.vulnerable:
             case.vulnerable = True  # once flagged, the case keeps its place near the top of the queue
 
@@ -490,6 +477,17 @@ def next_pending(postgres: bool) -> Select[tuple[Message]]:
     """The oldest stored message not yet handled; read through the partial index ix_messages_pending,
     so a long queue costs no more to pick from than a short one. Built once: it is asked for every message."""
     return _PENDING_LOCKED if postgres else _PENDING
+
+
+def _classification(suggestion: Suggestion, message: Message, at: dt.datetime) -> dict[str, Any]:
+    """The classifications row: what the model suggested, kept beside the case to compare with the advisor's view."""
+    data = suggestion.to_dict()
+    return {"message_id": message.id, "case_id": message.case_id, "model_version": suggestion.model_version,
+            "kind": suggestion.kind, "kind_scores": suggestion.kind_scores, "theme": suggestion.theme,
+            "theme_scores": suggestion.theme_scores, "offer_choice": suggestion.offer_choice,
+            "flags": {**data["flags"], "cues": data["cues"], "language": data["language"], "survey": data["survey"],
+                      "representative": data["representative"]},
+            "created_at": at}
 
 
 def _copy_hazard(source: Case, target: Case) -> None:
