@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +16,9 @@ from bot.settings import Settings
 from workflow import db
 from workflow.calendar import WorkingCalendar
 from workflow.letters import Letters
+
+if TYPE_CHECKING:
+    from bot.inbound import BatchWriter
 
 
 def utc_now() -> dt.datetime:
@@ -41,6 +45,13 @@ class Context:
     @cached_property
     def calendar(self) -> WorkingCalendar:
         return self.settings.calendar()
+
+    @cached_property
+    def writer(self) -> BatchWriter:
+        """The one thread that stores every live channel's messages in this process (started on first use)."""
+        from bot.inbound import BatchWriter
+
+        return BatchWriter(self)
 
     def migrate(self) -> None:
         db.upgrade(self.engine)

@@ -60,6 +60,7 @@ BOT = "bot"
 CHAT_CHANNELS = frozenset({"telegram", "webchat"})
 CHOICE_OPTIONS = ["complaint|Make a complaint", "request|Deal with it as a request"]
 FLOOD_WINDOW = dt.timedelta(minutes=1)
+TOGETHER = 20  # messages handled in one transaction on SQLite
 FLOOD_REPLIES = 6  # automated replies to one address per minute; beyond that messages are kept, not answered
 BEFORE_STAGE1_RESPONSE = frozenset({ComplaintStatus.RECEIVED, ComplaintStatus.CHOICE_OFFERED,
                                     ComplaintStatus.STAGE1_LOGGED, ComplaintStatus.STAGE1_ACKNOWLEDGED})
@@ -75,7 +76,8 @@ class Turn:
     at: dt.datetime
     chat: bool
     text: str
-    suggestion: Suggestion | None = None
+    read_ahead: Suggestion | None = None  # the model's reading of text, made before the write lock was taken
+    suggestion: Suggestion | None = None  # read_ahead, once the conversation has asked for it
 
 
 class Conversation:
@@ -95,27 +97,54 @@ class Conversation:
     def handle_pending(self, limit: int = 100) -> int:
         """Handle stored messages in arrival order; a message that fails is marked and left for an advisor.
 
-        Each message is picked and handled in one transaction. On PostgreSQL the pick is
-        `FOR UPDATE SKIP LOCKED`, so the row stays locked while this worker handles it and other
-        worker processes take the next message instead of queueing behind this one; messages from
-        one sender are still handled one at a time, in order (an advisory lock on the sender).
+        On SQLite, where one worker runs, up to TOGETHER waiting messages share a transaction. They
+        are parsed and classified first, before the transaction takes SQLite's one write lock, so
+        the SMTP server and the web chat can store in the meantime, and then all share one commit.
+        If one fails, the transaction is rolled back and the same messages are handled again one
+        per transaction, so only the failing one is marked.
+
+        On PostgreSQL each message has a transaction of its own. The pick is `FOR UPDATE SKIP
+        LOCKED`, so the row stays locked while this worker handles it and other worker processes
+        take the next message instead of queueing behind this one; messages from one sender are
+        still handled one at a time, in order (an advisory lock on the sender). Sharing transactions
+        there would hold the case reference counter's row lock across them and make the workers
+        wait for each other.
         """
         handled = 0
         while handled < limit:
             with self.sessions() as session:
                 postgres = session.get_bind().dialect.name == "postgresql"
-                message = session.scalar(next_pending(postgres))
-                if message is None:
+                messages = list(session.scalars(next_pending(postgres)))[:limit - handled]
+                if not messages:
                     break
-                message_id = message.id
+                handled += len(messages)
+                ids = [message.id for message in messages]
                 try:
-                    self._handle_in(session, message, postgres)
+                    self._handle_together(session, messages, postgres)
                 except Exception:
                     session.rollback()
-                    log.exception("handling message %d failed; it stays stored for an advisor", message_id)
-                    self._mark_failed(message_id)
-            handled += 1
+                    self._after_failure(ids)
         return handled
+
+    def _after_failure(self, message_ids: list[int]) -> None:
+        """A message that failed alone is marked for an advisor. Messages that shared a transaction
+        are handled again one per transaction, so only the one that fails is marked; that happens
+        only on SQLite, where one worker runs and no other can pick them meanwhile."""
+        if len(message_ids) == 1:
+            log.exception("handling message %d failed; it stays stored for an advisor", message_ids[0])
+            self._mark_failed(message_ids[0])
+            return
+        log.warning("handling %d messages together failed; handling them one at a time", len(message_ids))
+        for message_id in message_ids:
+            with self.sessions() as session:
+                message = session.get_one(Message, message_id)
+                if message.handled_at is not None:
+                    continue
+                try:
+                    self._handle_together(session, [message], postgres=False)
+                except Exception:
+                    session.rollback()
+                    self._after_failure([message_id])
 
     def _mark_failed(self, message_id: int) -> None:
         with self.sessions() as session:
@@ -125,21 +154,38 @@ class Conversation:
                 audit.record(session, "handling_failed", BOT, self.now(), message_id=message_id)
                 session.commit()
 
-    def _handle_in(self, session: Session, message: Message, postgres: bool) -> None:
+    def _handle_together(self, session: Session, messages: list[Message], postgres: bool) -> None:
+        readings = self._read(session, messages)
+        for message in messages:
+            self._handle_in(session, message, postgres, readings.get(message.id))
+            session.flush()  # the next message's questions (its resident, its thread) see this one's answers
+        session.commit()
+
+    def _read(self, session: Session, messages: list[Message]) -> dict[int, Suggestion]:
+        """Parse what SMTP stored raw and classify every message's text: the work that writes nothing.
+
+        A message that turns out not to need its reading (an answer to the bot's question, a
+        command) costs one classification for nothing; holding the write lock through every
+        classification cost more."""
+        with session.no_autoflush:
+            for message in messages:
+                self.complete(session, message)
+        texts = {message.id: text for message in messages if (text := _text_of(message)).strip()}
+        return dict(zip(texts, self.model.suggest_many(list(texts.values())), strict=True))
+
+    def _handle_in(self, session: Session, message: Message, postgres: bool, reading: Suggestion | None) -> None:
         if postgres and message.sender:
             key = int.from_bytes(hashlib.sha256(f"{message.channel}:{message.sender}".encode()).digest()[:8], "big",
                                  signed=True)
             session.execute(select(func.pg_advisory_xact_lock(key)))
-        self.complete(session, message)
         at = self.now()
         chat = message.channel in CHAT_CHANNELS
-        turn = Turn(session, message, at, chat, _text_of(message))
+        turn = Turn(session, message, at, chat, _text_of(message), read_ahead=reading)
         with session.no_autoflush:
             self._handle(turn)
         if turn.suggestion is not None:  # written last, once the message's case is known: one plain INSERT
             session.connection().execute(_CLASSIFIED, _classification(turn.suggestion, message, at))
         message.handled_at = at
-        session.commit()
 
     # -- the decisions ----------------------------------------------------------------------------
 
@@ -399,9 +445,7 @@ class Conversation:
     # -- helpers -----------------------------------------------------------------------------------
 
     def _classify(self, turn: Turn) -> Suggestion | None:
-        if not turn.text.strip():
-            return None
-        turn.suggestion = self.model.suggest(turn.text)
+        turn.suggestion = turn.read_ahead  # None only when there is no text to read
         return turn.suggestion
 
     def _attach(self, turn: Turn, case: Case) -> None:
@@ -469,14 +513,16 @@ _RECENT_REPLIES = select(func.count(Message.id)).where(  # plain SQL: asked befo
     Message.direction == Direction.OUTBOUND.value, Message.channel == bindparam("channel"),
     Message.resident_id == bindparam("resident"), Message.received_at >= bindparam("since"))
 _PENDING = (select(Message).where(Message.direction == Direction.INBOUND.value, Message.handled_at.is_(None))
-            .order_by(Message.received_at, Message.id).limit(1))
-_PENDING_LOCKED = _PENDING.with_for_update(skip_locked=True)
+            .order_by(Message.received_at, Message.id))
+_PENDING_TOGETHER = _PENDING.limit(TOGETHER)
+_PENDING_LOCKED = _PENDING.limit(1).with_for_update(skip_locked=True)
 
 
 def next_pending(postgres: bool) -> Select[tuple[Message]]:
-    """The oldest stored message not yet handled; read through the partial index ix_messages_pending,
-    so a long queue costs no more to pick from than a short one. Built once: it is asked for every message."""
-    return _PENDING_LOCKED if postgres else _PENDING
+    """The oldest stored messages not yet handled (on PostgreSQL the oldest one no other worker holds);
+    read through the partial index ix_messages_pending, so a long queue costs no more to pick from than a
+    short one. Built once: it is asked for every message."""
+    return _PENDING_LOCKED if postgres else _PENDING_TOGETHER
 
 
 def _classification(suggestion: Suggestion, message: Message, at: dt.datetime) -> dict[str, Any]:

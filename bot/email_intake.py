@@ -8,7 +8,7 @@ import datetime as dt
 from aiosmtpd.controller import Controller
 
 from bot.context import Context
-from bot.inbound import BatchWriter, store_message
+from bot.inbound import store_message
 from intake.email.imap import MailboxConfig, MailboxPoller
 from intake.email.smtp import Store, make_controller
 from intake.message import InboundMessage
@@ -16,11 +16,10 @@ from workflow.inbox import load_cursor, save_cursor
 
 
 def store_for(context: Context) -> Store:
-    """Stores through one group-committing writer thread, off the event loop (measured: bench/smtp.py)."""
-    writer = BatchWriter(context)
+    """Stores through the process's group-committing writer thread, off the event loop (measured: bench/smtp.py)."""
 
     async def store(message: InboundMessage) -> str:
-        message_id, created = await asyncio.wrap_future(writer.submit(message))
+        message_id, created = await asyncio.wrap_future(context.writer.submit(message))
         return f"message {message_id}" + ("" if created else " (duplicate)")
 
     return store

@@ -1,5 +1,9 @@
 """Every channel's way into storage: an InboundMessage becomes a stored Message, then the
-conversation is woken to handle it. Storing comes first and is all a channel waits for."""
+conversation is woken to handle it. Storing comes first and is all a channel waits for.
+
+SMTP, the web chat, Telegram and IMAP store through the process's one BatchWriter
+(`context.writer`), so under load they share commits and take SQLite's single write lock once
+a group instead of once a message."""
 
 from __future__ import annotations
 
@@ -46,7 +50,8 @@ def store_messages(context: Context, messages: Sequence[InboundMessage], *, quie
 
 
 def store_message(context: Context, message: InboundMessage, *, quiet: bool = False) -> tuple[int, bool]:
-    return store_messages(context, [message], quiet=quiet)[0]
+    """Store one message through the process's writer and wait until it is committed."""
+    return context.writer.submit(message, quiet=quiet).result()
 
 
 def complete(context: Context, session: Session, message: Message) -> None:
@@ -79,12 +84,12 @@ class BatchWriter:
         self.context = context
         self.max_batch = max_batch
         self.linger = linger  # how long the first message waits for company: 2 ms of latency buys bigger commits
-        self.queue: queue.Queue[tuple[InboundMessage, Future[tuple[int, bool]]]] = queue.Queue()
+        self.queue: queue.Queue[tuple[InboundMessage, bool, Future[tuple[int, bool]]]] = queue.Queue()
         threading.Thread(target=self._run, name="store", daemon=True).start()
 
-    def submit(self, message: InboundMessage) -> Future[tuple[int, bool]]:
+    def submit(self, message: InboundMessage, quiet: bool = False) -> Future[tuple[int, bool]]:
         future: Future[tuple[int, bool]] = Future()
-        self.queue.put((message, future))
+        self.queue.put((message, quiet, future))
         return future
 
     def _run(self) -> None:
@@ -103,14 +108,15 @@ class BatchWriter:
                     break
             at = self.context.now()
             try:
-                results = record_inbound_batch(session, [incoming_from(m, at) for m, _ in batch], attachments)
+                results = record_inbound_batch(session, [incoming_from(m, at, quiet) for m, quiet, _ in batch],
+                                               attachments)
             except Exception as error:  # every sender in the batch is told, and retries
                 session.rollback()
                 log.exception("storing a batch of %d messages failed", len(batch))
-                for _, future in batch:
+                for _, _, future in batch:
                     future.set_exception(error)
                 continue
             if any(created for _, created in results):
                 self.context.wake.set()
-            for (_, future), result in zip(batch, results, strict=True):
+            for (_, _, future), result in zip(batch, results, strict=True):
                 future.set_result(result)

@@ -1,9 +1,9 @@
 """The background work of `triage run`, and the same work done once by `triage tick`.
 
-Three loops: the conversation handles stored messages (woken as soon as one is stored, and every
-few seconds anyway so nothing waits on a lost wake-up); the scheduler does what the calendar
-makes due, every minute; the outbox worker delivers what both queued. Each loop survives its
-own errors: a failure is logged and the loop goes on.
+Three loops: the conversation handles stored messages (woken as soon as one is stored in the
+same process, within SOON after a pass that found work, and every few seconds anyway); the
+scheduler does what the calendar makes due, every minute; the outbox worker delivers what both
+queued. Each loop survives its own errors: a failure is logged and the loop goes on.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from workflow.scheduler import Scheduler, Timing
 
 log = logging.getLogger(__name__)
 BATCH = 100
+SOON = 0.05  # seconds: a worker in a process of its own is not woken by the SMTP server's, so under load it looks again
 LOOPS = frozenset({"conversation", "outbox", "scheduler"})
 
 
@@ -82,7 +83,7 @@ class Service:
         for thread in self.threads:
             thread.join(timeout)
 
-    def _converse(self) -> None:
+    def _converse(self) -> bool:
         assert self.conversation is not None
         self._reload_if_replaced()
         handled = self.conversation.handle_pending(limit=BATCH)
@@ -90,6 +91,7 @@ class Service:
             self.queued.set()
         if handled >= BATCH:  # more are waiting: go straight on
             self.context.wake.set()
+        return handled > 0
 
     def use_model(self, model: TriageModel) -> None:
         """Switch the conversation to a model a supervisor accepted; the next message uses it."""
@@ -126,14 +128,17 @@ class Service:
     def _deliver(self) -> None:
         outbox.deliver_due(self.context.sessions, self.senders, self.context.now)
 
-    def _loop(self, name: str, work: Callable[[], None], wake: threading.Event, interval: float | None = None
+    def _loop(self, name: str, work: Callable[[], bool | None], wake: threading.Event, interval: float | None = None
               ) -> None:
+        """Run `work` when woken or every interval; after a pass that says it found work, within SOON."""
+        found = False
         while not self.stopping.is_set():
-            wake.wait(interval or self.interval)
+            wake.wait(SOON if found else interval or self.interval)
             wake.clear()
             if self.stopping.is_set():
                 return
+            found = False
             try:
-                work()
+                found = bool(work())
             except Exception:
                 log.exception("%s pass failed; retrying", name)

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from tests.desk import MONDAY, Desk, reference_in, text
 from workflow import cases
 from workflow.calendar import london_date
-from workflow.letters import long_date
+from workflow.letters import SHIPPED, long_date
 from workflow.lifecycle import ComplaintLifecycle
-from workflow.models import Case, ContactRestriction, Message, Resident
+from workflow.models import AuditEvent, Case, ContactRestriction, Message, Resident
 from workflow.vocabulary import ComplaintStatus, Direction, Kind, LinkRelation
 
 CHASING = ("I reported my broken boiler three weeks ago and nobody has come. We still have no hot water "
@@ -272,3 +272,43 @@ def test_a_reference_quoted_in_a_new_email_finds_the_residents_case_and_no_one_e
     (theirs,) = desk.replies()
     assert reference_in(theirs) != reference
     assert "blocked kitchen sink" not in text(theirs)
+
+
+def test_letters_waiting_together_are_each_answered_and_a_flood_from_one_address_is_kept_without_replies(
+        desk: Desk) -> None:
+    """On SQLite the worker handles waiting messages in one transaction; each must still see the ones before
+    it: one resident for one address, and the seventh reply in a minute held back (the flood rule)."""
+    for n in range(8):
+        desk.write(f"Please could someone fix the broken fence panel number {n} in my back garden?",
+                   subject=f"Fence {n}", sender="flooding@example.net")
+    replies = desk.replies()
+    assert len(replies) == 6
+    with desk.context.sessions() as session:
+        inbound = list(session.scalars(select(Message).where(Message.direction == Direction.INBOUND.value)))
+        held = session.scalar(select(func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.action == "reply_held_back"))
+        residents = session.scalar(select(func.count()).select_from(Resident))
+    assert len(inbound) == 8 and all(m.handled_at is not None and m.case_id is not None for m in inbound)
+    assert held == 2 and residents == 1
+
+
+def test_a_letter_that_cannot_be_answered_is_left_for_an_advisor_and_the_letters_waiting_with_it_are_answered(
+        desk: Desk) -> None:
+    """An admin's edit to the receipt letter that fails for one team (a name the letter is never given) must
+    not take the other residents' letters, handled in the same transaction, down with it."""
+    own = desk.context.settings.data_dir / "templates"
+    own.mkdir(parents=True, exist_ok=True)
+    (own / "receipt.txt").write_text('{% if team == "Rents and income" %}{{ rent_line }}{% endif %}'
+                                     + (SHIPPED / "receipt.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    desk.write("My kitchen tap is dripping. Please could you send a plumber to fix it.", sender="tap@example.net")
+    rent = desk.write("When is my rent due this month? I pay by direct debit and want to check the date.",
+                      sender="rent@example.net")
+    desk.write("The light in the stairwell outside my flat is not working, please can someone replace the bulb.",
+               sender="light@example.net")
+    replies = desk.replies()
+    assert sorted(str(reply["To"]) for reply in replies) == ["light@example.net", "tap@example.net"]
+    with desk.context.sessions() as session:
+        failed = session.scalar(select(Message).where(Message.external_id == rent))
+        assert failed is not None and failed.handled_at is not None and failed.case_id is None
+        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.message_id == failed.id)))
+    assert actions == ["message_received", "handling_failed"]

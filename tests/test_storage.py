@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, event, func, select, text
@@ -183,3 +186,32 @@ def test_the_worker_picks_from_a_long_queue_through_the_pending_index(engine: En
         picked = session.scalar(next_pending(postgres))
     assert "ix_messages_pending" in plan
     assert picked is not None and picked.external_id == "<q0@example.net>"
+
+
+def test_a_writer_waiting_for_sqlite_gets_the_lock_as_soon_as_it_is_let_go(tmp_path: Path) -> None:
+    """SQLite's own busy wait sleeps up to 100 ms between tries, so a writer slept through the moments a busy
+    worker let the lock go, and the SMTP server stored next to nothing for seconds (bench/load.py)."""
+    engine = db.make_engine(db.sqlite_url(tmp_path))
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE notes (n INTEGER)"))
+    holder = sqlite3.connect(tmp_path / "triage.sqlite3", isolation_level=None)  # another process's write
+    late = []
+    for n in range(5):
+        holder.execute("BEGIN IMMEDIATE")
+        stored: list[float] = []
+
+        def write(n: int = n) -> None:
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO notes (n) VALUES (:n)"), {"n": n})
+            stored.append(time.monotonic())
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        time.sleep(0.34)  # SQLite's own wait would now be in a 100 ms sleep, from 328 ms to 428 ms
+        let_go = time.monotonic()
+        holder.execute("COMMIT")
+        writer.join(10)
+        late.append(stored[0] - let_go)
+    holder.close()
+    engine.dispose()
+    assert max(late) < 0.03, late

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 0x7472696167650001  # pg_advisory_lock key: "triage" and 1, taken only while migrating
+WRITE_LOCK_POLL = 0.0005  # seconds between tries for SQLite's write lock
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")  # what pysqlite opens a transaction for
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -27,7 +31,8 @@ def make_engine(url: str, sqlite_busy_seconds: float = 30.0, **kwargs: Any) -> E
 
     WAL lets the console read while the SMTP server writes; the busy timeout turns a brief
     lock into a wait instead of an error (past it, the write fails and SMTP answers 451, so the
-    sending server retries); foreign keys are off in SQLite unless asked for.
+    sending server retries); foreign keys are off in SQLite unless asked for. A transaction takes
+    the write lock with its first write, by `_take_write_lock`.
     """
     kwargs.setdefault("hide_parameters", True)  # a failed INSERT's message would print residents' words in the log
     if url.startswith("sqlite"):
@@ -41,8 +46,39 @@ def make_engine(url: str, sqlite_busy_seconds: float = 30.0, **kwargs: Any) -> E
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        @event.listens_for(engine, "before_cursor_execute")
+        def _before_write(_connection: Any, cursor: Any, statement: str, *_args: Any) -> None:
+            if not cursor.connection.in_transaction and statement.lstrip()[:7].upper().startswith(_WRITES):
+                _take_write_lock(cursor.connection, sqlite_busy_seconds)
+
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _take_write_lock(connection: sqlite3.Connection, wait_seconds: float) -> None:
+    """Open the transaction with BEGIN IMMEDIATE, trying every half millisecond until `wait_seconds` pass.
+
+    SQLite's own busy wait sleeps 1, 2, 5, 10 ... up to 100 ms between tries, so under load a
+    process that writes again as soon as it commits (the worker) keeps the lock while the others
+    (the SMTP server's writer, the web chat) sleep through every moment it was free: in
+    bench/load.py the SMTP server stored next to nothing for whole seconds while the worker
+    drained its queue, then flooded it. Trying often finds the lock the moment it is let go.
+    Statements that need the lock later in a transaction that was opened some other way (a
+    SAVEPOINT first, or DDL) still use SQLite's busy wait, as before.
+    """
+    connection.execute("PRAGMA busy_timeout = 0")
+    deadline = time.monotonic() + wait_seconds
+    try:
+        while True:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(WRITE_LOCK_POLL)
+    finally:
+        connection.execute(f"PRAGMA busy_timeout = {int(wait_seconds * 1000)}")
 
 
 def alembic_config(engine: Engine) -> Config:
