@@ -123,18 +123,17 @@ def claim(session: Session, worker: str, now: dt.datetime, limit: int = 20) -> l
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     candidates = list(session.scalars(query))
-    claimed = []
-    for item_id in candidates:
-        result = session.execute(
-            update(OutboxItem)
-            .where(OutboxItem.id == item_id, OutboxItem.status == DeliveryStatus.PENDING.value,
-                   or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now))
-            .values(claimed_by=worker, claimed_until=now + LEASE)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(item_id)
+    if not candidates:
+        return []
+    taken = set(session.scalars(  # compare-and-set: an item another worker claimed meanwhile is not taken
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(candidates), OutboxItem.status == DeliveryStatus.PENDING.value,
+               or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now))
+        .values(claimed_by=worker, claimed_until=now + LEASE)
+        .returning(OutboxItem.id)
+    ))
     session.commit()
-    return claimed
+    return [item_id for item_id in candidates if item_id in taken]
 
 
 def delivery_for(session: Session, item_id: int) -> Delivery:
@@ -150,11 +149,13 @@ def delivery_for(session: Session, item_id: int) -> Delivery:
     )
 
 
-def _finish(session: Session, item_id: int, worker: str, values: dict[str, object]) -> bool:
-    result = session.execute(
+def _finish(session: Session, item_id: int, worker: str, values: dict[str, object]) -> tuple[int, str] | None:
+    """Record an attempt's result if this worker still holds the item: (message id, channel), else None."""
+    row = session.execute(
         update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.claimed_by == worker).values(**values)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+        .returning(OutboxItem.message_id, OutboxItem.channel)
+    ).first()
+    return (row.message_id, row.channel) if row is not None else None
 
 
 def deliver_due(
@@ -164,14 +165,19 @@ def deliver_due(
     worker: str | None = None,
     limit: int = 20,
 ) -> int:
-    """One pass: claim due items, send each outside any transaction, record the result; returns sent count."""
+    """One pass: claim due items, send each outside any transaction, then record what was sent; returns sent count.
+
+    What a pass sent is recorded in one transaction, so SQLite's write lock is taken once a pass
+    rather than once a message. A worker that dies between sending and recording leaves its items
+    claimed; when the lease runs out they are sent again under the same key, which a mail program
+    recognises as the same message (its Message-ID), as it would after a crash mid-send.
+    """
     worker = worker or f"worker-{uuid.uuid4().hex[:8]}"
     with sessions() as session:
         claimed = claim(session, worker, now(), limit)
-    sent = 0
-    for item_id in claimed:
-        with sessions() as session:
-            delivery = delivery_for(session, item_id)
+        deliveries = [(item_id, delivery_for(session, item_id)) for item_id in claimed]
+    sent: list[tuple[int, dt.datetime]] = []
+    for item_id, delivery in deliveries:
         send = senders.get(delivery.channel)
         try:
             if send is None:
@@ -180,15 +186,20 @@ def deliver_due(
         except Exception as error:  # any failure is recorded and retried; the worker carries on
             _record_failure(sessions, item_id, worker, now(), error)
             continue
-        with sessions() as session:
-            if _finish(session, item_id, worker, {"status": DeliveryStatus.SENT.value, "sent_at": now(),
-                                                  "claimed_until": None, "last_error": None}):
-                item = session.get_one(OutboxItem, item_id)
-                audit.record(session, "message_sent", worker, now(), message_id=item.message_id,
-                             channel=item.channel)
-                sent += 1
-            session.commit()
-    return sent
+        sent.append((item_id, now()))
+    if not sent:
+        return 0
+    recorded = 0
+    with sessions() as session:
+        for item_id, at in sent:
+            finished = _finish(session, item_id, worker, {"status": DeliveryStatus.SENT.value, "sent_at": at,
+                                                          "claimed_until": None, "last_error": None})
+            if finished is not None:
+                message_id, channel = finished
+                audit.record(session, "message_sent", worker, at, message_id=message_id, channel=channel)
+                recorded += 1
+        session.commit()
+    return recorded
 
 
 def _record_failure(sessions: sessionmaker[Session], item_id: int, worker: str, at: dt.datetime,

@@ -11,13 +11,12 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from email import policy
-from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser, BytesParser
 from email.policy import compat32
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
+from intake.email.headers import kept_policy
 from intake.email.html import html_to_text
 from intake.email.quotes import split
 from intake.message import InboundAttachment, InboundMessage
@@ -29,44 +28,7 @@ _AUTO_SUBJECT = re.compile(r"^(automatic reply|auto(matic)?[- ]?response|out of 
                            r"delivery status notification|mail delivery (failed|subsystem)|returned mail)\b", re.I)
 
 
-class _KeptClasses(HeaderRegistry):
-    """The standard registry builds a new class for every header it reads (about 18 µs, several
-    times a message for Content-Type alone); here each kind of header's class is built once.
-    Kept per kind, not per name, so senders' invented header names cannot grow it.
-
-    Short headers are also kept once read. The standard library parses a header again each time it
-    is asked for it, and a message asks for its Content-Type five times; most mail shares the same
-    few Content-Type, Content-Transfer-Encoding and MIME-Version lines. Read headers are immutable
-    strings, so sharing them between messages is safe; the store is emptied when it is full."""
-
-    KEEP_CHARS = 200
-    KEEP_HEADERS = 2000
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._built: dict[type, type] = {}
-        self._read: dict[tuple[str, str], BaseHeader] = {}
-
-    def __call__(self, name: str, value: str) -> BaseHeader:
-        if len(value) > self.KEEP_CHARS:
-            return super().__call__(name, value)
-        key = (name, value)
-        header = self._read.get(key)
-        if header is None:
-            if len(self._read) >= self.KEEP_HEADERS:
-                self._read.clear()
-            header = self._read[key] = super().__call__(name, value)
-        return header
-
-    def __getitem__(self, name: str) -> type:
-        kind = self.registry.get(name.lower(), self.default_class)
-        built = self._built.get(kind)
-        if built is None:
-            built = self._built[kind] = type("_" + kind.__name__, (kind, self.base_class), {})
-        return built
-
-
-_POLICY = policy.default.clone(header_factory=_KeptClasses())
+_POLICY = kept_policy()
 
 
 def _header(message: Message, name: str, defects: list[str]) -> str:

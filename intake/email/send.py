@@ -20,6 +20,10 @@ from email.utils import format_datetime, formataddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from intake.email.headers import kept_policy
+
+_POLICY = kept_policy()  # most headers of our letters repeat: From, Auto-Submitted, the MIME lines
+
 
 @dataclass(frozen=True)
 class OutboundEmail:
@@ -35,7 +39,7 @@ class OutboundEmail:
 
 def build(mail: OutboundEmail, sender: str, sender_name: str, now: dt.datetime) -> EmailMessage:
     domain = sender.rsplit("@", 1)[-1]
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["From"] = formataddr((sender_name, sender))
     message["To"] = mail.to
     subject = " ".join(mail.subject.split())
