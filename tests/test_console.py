@@ -56,6 +56,7 @@ def sign_in(page: Any, url: str, name: str) -> None:
     page.get_by_label("Name").fill(name)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()  # signed in: the next page has loaded
 
 
 def test_an_advisor_works_the_queue_and_corrects_a_suggestion_a_supervisor_then_sees_it(
