@@ -521,7 +521,7 @@ _PENDING_LOCKED = _PENDING.limit(1).with_for_update(skip_locked=True)
 def next_pending(postgres: bool) -> Select[tuple[Message]]:
     """The oldest stored messages not yet handled (on PostgreSQL the oldest one no other worker holds);
     read through the partial index ix_messages_pending, so a long queue costs no more to pick from than a
-    short one. Built once: it is asked for every message."""
+    short one. Built once: it is asked for on every pass."""
     return _PENDING_LOCKED if postgres else _PENDING_TOGETHER
 
 

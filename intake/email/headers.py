@@ -10,8 +10,8 @@ from email.policy import EmailPolicy
 
 
 class KeptHeaders(HeaderRegistry):
-    """The standard registry builds a new class for every header it reads (about 18 µs, several
-    times a message for Content-Type alone); here each kind of header's class is built once.
+    """The standard registry builds a new class for every header it reads or sets (about 18 µs,
+    several times a message for Content-Type alone); here each kind of header's class is built once.
     Kept per kind, not per name, so senders' invented header names cannot grow it.
 
     Short headers are also kept once read. The standard library parses a header again each time it
