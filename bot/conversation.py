@@ -156,9 +156,10 @@ class Conversation:
 
     def _handle_together(self, session: Session, messages: list[Message], postgres: bool) -> None:
         readings = self._read(session, messages)
-        for message in messages:
-            self._handle_in(session, message, postgres, readings.get(message.id))
-            session.flush()  # the next message's questions (its resident, its thread) see this one's answers
+        with audit.gathered(session):
+            for message in messages:
+                self._handle_in(session, message, postgres, readings.get(message.id))
+                session.flush()  # the next message's questions (its resident, its thread) see this one's answers
         session.commit()
 
     def _read(self, session: Session, messages: list[Message]) -> dict[int, Suggestion]:

@@ -98,6 +98,29 @@ def test_audit_events_cannot_be_changed_or_deleted(engine: Engine, session: Sess
         assert connection.execute(text("SELECT actor FROM audit_events")).scalars().all() == ["bot"]
 
 
+def test_events_gathered_in_a_block_are_written_in_order_at_its_end_and_not_at_all_if_it_fails(
+        session: Session) -> None:
+    """The bot gathers a batch's events into one statement; an advisor reading the trail must still
+    see them all, in the order they happened, and none from work that was rolled back."""
+    from workflow import audit
+
+    def actions() -> list[str]:
+        return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+    with audit.gathered(session):
+        case = open_case(session, Kind.SERVICE_REQUEST, AT, "bot")
+        audit.record(session, "offer_choice", "bot", AT, case=case)
+        assert actions() == [], "kept until the block ends"
+    assert actions() == ["case_opened", "offer_choice"]
+    session.commit()
+    with pytest.raises(DomainError), audit.gathered(session):
+        audit.record(session, "status_changed", "bot", AT, case=case)
+        set_request_status(session, case, RequestStatus.OPEN, AT, "bot")  # open to open: refused
+    session.rollback()
+    audit.record(session, "note_added", "advisor", AT, case=case)  # outside a block: written at once
+    assert actions() == ["case_opened", "offer_choice", "note_added"]
+
+
 def test_a_complaint_about_a_request_leaves_the_request_running(session: Session) -> None:
     request = open_case(session, Kind.SERVICE_REQUEST, AT, "bot", theme="repairs")
     set_request_status(session, request, RequestStatus.IN_PROGRESS, AT, "advisor")

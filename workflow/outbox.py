@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow import audit
@@ -136,17 +136,23 @@ def claim(session: Session, worker: str, now: dt.datetime, limit: int = 20) -> l
     return [item_id for item_id in candidates if item_id in taken]
 
 
-def delivery_for(session: Session, item_id: int) -> Delivery:
-    item = session.get_one(OutboxItem, item_id)
-    message = item.message
-    reference = None
-    if message.case_id is not None:
-        reference = session.get_one(Case, message.case_id).reference
-    return Delivery(
-        key=message.external_id or f"out-{message.id}", channel=item.channel, address=item.address,
-        text=message.body_text, subject=message.subject or "", reference=reference, options=list(message.options),
-        in_reply_to=message.in_reply_to, references=list(message.references), automatic=message.automatic,
-    )
+def deliveries(session: Session, item_ids: Sequence[int]) -> list[tuple[int, Delivery]]:
+    """What each claimed item needs to be sent, read in one query a pass, in the order claimed."""
+    if not item_ids:
+        return []
+    rows = {row.id: row for row in session.execute(_DELIVERIES, {"ids": list(item_ids)})}
+    return [(row.id, Delivery(
+        key=row.external_id or f"out-{row.message_id}", channel=row.channel, address=row.address, text=row.body_text,
+        subject=row.subject or "", reference=row.reference, options=list(row.options), in_reply_to=row.in_reply_to,
+        references=list(row.references), automatic=row.automatic))
+        for row in (rows[item_id] for item_id in item_ids if item_id in rows)]
+
+
+_DELIVERIES = (select(OutboxItem.id, OutboxItem.channel, OutboxItem.address, OutboxItem.message_id, Message.external_id,
+                      Message.body_text, Message.subject, Message.options, Message.in_reply_to, Message.references,
+                      Message.automatic, Case.reference)
+               .join(Message, Message.id == OutboxItem.message_id).outerjoin(Case, Case.id == Message.case_id)
+               .where(OutboxItem.id.in_(bindparam("ids", expanding=True))))
 
 
 def _finish(session: Session, item_id: int, worker: str, values: dict[str, object]) -> tuple[int, str] | None:
@@ -156,6 +162,12 @@ def _finish(session: Session, item_id: int, worker: str, values: dict[str, objec
         .returning(OutboxItem.message_id, OutboxItem.channel)
     ).first()
     return (row.message_id, row.channel) if row is not None else None
+
+
+_SENT = (update(OutboxItem)  # built once: recorded for nearly every message the bot handles
+         .where(OutboxItem.id == bindparam("item"), OutboxItem.claimed_by == bindparam("worker"))
+         .values(status=DeliveryStatus.SENT.value, sent_at=bindparam("at"), claimed_until=None, last_error=None)
+         .returning(OutboxItem.message_id, OutboxItem.channel))
 
 
 def deliver_due(
@@ -175,9 +187,9 @@ def deliver_due(
     worker = worker or f"worker-{uuid.uuid4().hex[:8]}"
     with sessions() as session:
         claimed = claim(session, worker, now(), limit)
-        deliveries = [(item_id, delivery_for(session, item_id)) for item_id in claimed]
+        due = deliveries(session, claimed)
     sent: list[tuple[int, dt.datetime]] = []
-    for item_id, delivery in deliveries:
+    for item_id, delivery in due:
         send = senders.get(delivery.channel)
         try:
             if send is None:
@@ -191,13 +203,13 @@ def deliver_due(
         return 0
     recorded = 0
     with sessions() as session:
-        for item_id, at in sent:
-            finished = _finish(session, item_id, worker, {"status": DeliveryStatus.SENT.value, "sent_at": at,
-                                                          "claimed_until": None, "last_error": None})
-            if finished is not None:
-                message_id, channel = finished
-                audit.record(session, "message_sent", worker, at, message_id=message_id, channel=channel)
-                recorded += 1
+        with audit.gathered(session):
+            for item_id, at in sent:
+                finished = session.connection().execute(_SENT, {"item": item_id, "worker": worker, "at": at}).first()
+                if finished is not None:
+                    audit.record(session, "message_sent", worker, at, message_id=finished.message_id,
+                                 channel=finished.channel)
+                    recorded += 1
         session.commit()
     return recorded
 

@@ -4,7 +4,6 @@ message. Reading (parse.py) and writing (send.py) each keep their own."""
 
 from __future__ import annotations
 
-from email import policy
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.policy import EmailPolicy
 
@@ -46,6 +45,21 @@ class KeptHeaders(HeaderRegistry):
         return built
 
 
+class _KeptPolicy(EmailPolicy):
+    """Folding a header for writing costs more than parsing it. A kept header is shared by every
+    message that has it, so it keeps its own folded form, once for each way of writing."""
+
+    def _fold(self, name: str, value: str, refold_binary: bool = False) -> str:
+        if not isinstance(value, BaseHeader):
+            return super()._fold(name, value, refold_binary)
+        folds: dict[tuple[str, int | None, bool], str] = value.__dict__.setdefault("_folded", {})
+        way = (self.linesep, self.max_line_length, self.utf8)  # all that a header object's fold reads
+        folded = folds.get(way)
+        if folded is None:
+            folded = folds[way] = super()._fold(name, value, refold_binary)
+        return folded
+
+
 def kept_policy() -> EmailPolicy:
     """The standard policy (`email.policy.default`) with a header store of its own."""
-    return policy.default.clone(header_factory=KeptHeaders())
+    return _KeptPolicy(header_factory=KeptHeaders())

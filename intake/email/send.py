@@ -14,6 +14,7 @@ import os
 import re
 import smtplib
 import ssl
+import uuid
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -55,6 +56,9 @@ def build(mail: OutboundEmail, sender: str, sender_name: str, now: dt.datetime) 
     if mail.automatic:
         message["Auto-Submitted"] = "auto-replied"
     message.set_content(mail.text)
+    # a boundary of our own: the standard one is checked against the whole text with a regular
+    # expression made for each message; 122 random bits cannot be in a letter written before them
+    message.make_alternative(boundary=f"=_{uuid.uuid4().hex}")
     paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in mail.text.split("\n\n"))
     message.add_alternative(f"<!doctype html><html><body style=\"font-family:sans-serif;font-size:16px\">"
                             f"{paragraphs}</body></html>", subtype="html")
