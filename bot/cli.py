@@ -117,8 +117,8 @@ def import_command(
 @app.command()
 def run(
     only: Annotated[str, typer.Option("--only", help="comma-separated roles to run in this process: smtp, imap, "
-                                                     "telegram, web, worker, scheduler (default: all)")] =
-        "smtp,imap,telegram,web,worker,scheduler",
+                                                     "telegram, web, worker, outbox, scheduler (default: all)")] =
+        "smtp,imap,telegram,web,worker,outbox,scheduler",
 ) -> None:
     """Start the product on the configured settings (embedded defaults: SQLite under ./data)."""
     import signal

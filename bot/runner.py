@@ -3,10 +3,13 @@ that share one PostgreSQL database.
 
 smtp: the inbound SMTP server. imap: the IMAP pollers. telegram: Telegram long polling (with a
 webhook, the web role receives updates). web: the console, the web chat and the health check.
-worker: the conversation (handling stored messages) and the outbox (delivering replies); several
-workers may run at once, because a message is locked while it is handled and outbox items are
-claimed with SKIP LOCKED. scheduler: acknowledgements, reminders, alerts and hazard clocks; run
-exactly one.
+worker: the conversation (handling stored messages); several workers may run at once on
+PostgreSQL, because a message is locked while it is handled. outbox: delivering queued replies
+and letters; several may run, because outbox items are claimed with a lease (and SKIP LOCKED on
+PostgreSQL). A reply is queued in the same transaction as the change that caused it, so the
+outbox may run anywhere: beside the worker, beside the SMTP server, or on the host that can
+reach the council's mail relay. scheduler: acknowledgements, reminders, alerts and hazard
+clocks; run exactly one.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from bot.context import Context
 from bot.service import Service
 
 log = logging.getLogger(__name__)
-ROLES = ("smtp", "imap", "telegram", "web", "worker", "scheduler")
+ROLES = ("smtp", "imap", "telegram", "web", "worker", "outbox", "scheduler")
 
 
 def parse_roles(text: str) -> frozenset[str]:
@@ -53,8 +56,8 @@ def start(context: Context, roles: frozenset[str]) -> Running:
     from bot.models import ensure_model
 
     running = Running(roles)
-    loops = ({"conversation", "outbox"} if "worker" in roles else set()) | ({"scheduler"} if "scheduler" in roles
-                                                                            else set())
+    loops = {loop for role, loop in (("worker", "conversation"), ("outbox", "outbox"), ("scheduler", "scheduler"))
+             if role in roles}
     if loops:
         model = ensure_model(context) if "worker" in roles else None
         if model is not None:

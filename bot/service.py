@@ -2,8 +2,9 @@
 
 Three loops: the conversation handles stored messages (woken as soon as one is stored in the
 same process, within SOON after a pass that found work, and every few seconds anyway); the
-scheduler does what the calendar makes due, every minute; the outbox worker delivers what both
-queued. Each loop survives its own errors: a failure is logged and the loop goes on.
+scheduler does what the calendar makes due, every minute; the outbox delivers what both queued
+(woken by them in the same process, and every few seconds anyway, until the queue is empty).
+Each loop survives its own errors: a failure is logged and the loop goes on.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from workflow.scheduler import Scheduler, Timing
 
 log = logging.getLogger(__name__)
 BATCH = 100
+DELIVERY_BATCH = 20
 SOON = 0.05  # seconds: a worker in a process of its own is not woken by the SMTP server's, so under load it looks again
 LOOPS = frozenset({"conversation", "outbox", "scheduler"})
 
@@ -126,7 +128,11 @@ class Service:
             self.queued.set()
 
     def _deliver(self) -> None:
-        outbox.deliver_due(self.context.sessions, self.senders, self.context.now)
+        """Passes go on while they come back full, so a backlog is sent in one go instead of one
+        pass a wake-up; an outbox in a process of its own wakes every interval and does the same."""
+        if outbox.deliver_due(self.context.sessions, self.senders, self.context.now, limit=DELIVERY_BATCH) \
+                >= DELIVERY_BATCH:
+            self.queued.set()
 
     def _loop(self, name: str, work: Callable[[], bool | None], wake: threading.Event, interval: float | None = None
               ) -> None:

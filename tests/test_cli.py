@@ -172,11 +172,12 @@ def test_run_refuses_an_unknown_role(tmp_path: Path) -> None:
     assert not (tmp_path / "data").exists(), "nothing is started or created for a mistyped role"
 
 
-def test_roles_split_across_two_processes_share_the_work(tmp_path: Path, trained_data_dir: Path) -> None:
-    """Issue 9: `--only smtp,web` in one process and `--only worker,scheduler` in another, one database.
+def test_roles_split_across_three_processes_share_the_work(tmp_path: Path, trained_data_dir: Path) -> None:
+    """Issue 9: `--only smtp,web`, `--only worker,scheduler` and `--only outbox`, one database.
 
     The SMTP process stores the mail and answers 250; only the worker process may write the reply,
-    and it does; the web process serves the health check without a model or a worker."""
+    and it queues it; only the outbox process sends it. The web process serves the health check
+    without a model or a worker."""
     import smtplib
     import time
     import urllib.request
@@ -187,10 +188,21 @@ def test_roles_split_across_two_processes_share_the_work(tmp_path: Path, trained
     shutil.copyfile(trained_data_dir / "model" / "triage.skops", tmp_path / "data" / "model" / "triage.skops")
     port, smtp_port = free_port(), free_port()
     env = triage_env(TRIAGE_WEB_PORT=str(port), TRIAGE_SMTP_PORT=str(smtp_port))
-    front = subprocess.Popen([TRIAGE, "run", "--only", "smtp,web"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
-    worker = None
+
+    def start(roles: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([TRIAGE, "run", "--only", roles], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+
+    def queued_replies() -> int:
+        engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'triage.sqlite3'}")
+        with engine.connect() as connection:
+            count = connection.execute(text("SELECT count(*) FROM outbox WHERE status = 'pending'")).scalar_one()
+        engine.dispose()
+        return count
+
+    processes = [start("smtp,web")]
     try:
+        front = processes[0]
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -206,14 +218,20 @@ def test_roles_split_across_two_processes_share_the_work(tmp_path: Path, trained
                             b"\r\nSubject: Lift\r\n\r\nThe lift in Marlowe Tower has stopped working.\r\n")
         time.sleep(3)  # long enough for any worker in the front process to have answered
         outgoing = tmp_path / "data" / "outgoing"
-        assert not list(outgoing.glob("*.eml")), "the smtp,web process must not handle or answer mail"
-        worker = subprocess.Popen([TRIAGE, "run", "--only", "worker,scheduler"], cwd=tmp_path, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        receipt = _mail_to(outgoing, "split@example.net", "reference", timeout=90)
+        assert queued_replies() == 0, "the smtp,web process must not handle or answer mail"
+        processes.append(start("worker,scheduler"))
+        deadline = time.monotonic() + 90
+        while queued_replies() == 0:
+            assert time.monotonic() < deadline and processes[1].poll() is None, "the worker never queued the receipt"
+            time.sleep(0.3)
+        time.sleep(3)  # long enough for an outbox in the worker process to have sent it
+        assert not list(outgoing.glob("*.eml")), "the worker queues replies; only an outbox role sends them"
+        processes.append(start("outbox"))
+        receipt = _mail_to(outgoing, "split@example.net", "reference", timeout=60)
         assert receipt["In-Reply-To"] == "<split-1@example.net>"
+        assert queued_replies() == 0
     finally:
-        for process in (front, worker):
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=30)
-    assert (front.returncode, worker.returncode if worker else None) == (0, 0), "both stop cleanly on SIGTERM"
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+    assert [process.returncode for process in processes] == [0, 0, 0], "each stops cleanly on SIGTERM"

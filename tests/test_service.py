@@ -39,3 +39,29 @@ def test_a_scheduler_only_service_needs_no_model(desk: Desk) -> None:
         assert [thread.name for thread in service.threads] == ["scheduler"]
     finally:
         service.stop()
+
+
+def test_an_outbox_in_a_process_of_its_own_sends_a_backlog_without_waiting_for_its_interval(desk: Desk) -> None:
+    """`--only outbox`: no worker in its process wakes it. Once woken it goes on until the queue is
+    empty, rather than sending one pass of 20 and sleeping until its next interval."""
+    import time
+
+    from workflow import outbox
+    from workflow.outbox import Delivery
+
+    with desk.context.sessions() as session:
+        for n in range(70):
+            outbox.enqueue(session, channel="email", address=f"resident{n}@example.net", text=f"Letter {n}",
+                           at=desk.clock, subject=f"Letter {n}")
+        session.commit()
+    sent: list[Delivery] = []
+    service = Service(desk.context, None, channel_senders={"email": sent.append}, interval=60, loops={"outbox"})
+    service.start()
+    try:
+        service.queued.set()
+        deadline = time.monotonic() + 10
+        while len(sent) < 70 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        service.stop()
+    assert sorted(delivery.address for delivery in sent) == sorted(f"resident{n}@example.net" for n in range(70))

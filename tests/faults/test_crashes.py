@@ -108,7 +108,7 @@ def test_postgresql_restarted_mid_run_loses_and_doubles_nothing(tmp_path: Path, 
         shutil.copyfile(trained_data_dir / "model" / "triage.skops", tmp_path / "data" / "model" / "triage.skops")
         env = _env(tmp_path, TRIAGE_DATABASE_URL=database)
         port = int(env["TRIAGE_SMTP_PORT"])
-        process = _start(tmp_path, "smtp,worker", env)
+        process = _start(tmp_path, "smtp,worker,outbox", env)
         mails = [_mail(n, "pg") for n in range(60)]
         refused = 0
         for number, (message_id, raw) in enumerate(mails):
