@@ -24,7 +24,6 @@ from workflow.scheduler import Scheduler, Timing
 
 log = logging.getLogger(__name__)
 BATCH = 100
-DELIVERY_BATCH = 20
 SOON = 0.05  # seconds: a worker in a process of its own is not woken by the SMTP server's, so under load it looks again
 LOOPS = frozenset({"conversation", "outbox", "scheduler"})
 
@@ -130,8 +129,7 @@ class Service:
     def _deliver(self) -> None:
         """Passes go on while they come back full, so a backlog is sent in one go instead of one
         pass a wake-up; an outbox in a process of its own wakes every interval and does the same."""
-        if outbox.deliver_due(self.context.sessions, self.senders, self.context.now, limit=DELIVERY_BATCH) \
-                >= DELIVERY_BATCH:
+        if outbox.deliver_due(self.context.sessions, self.senders, self.context.now) >= outbox.PASS:
             self.queued.set()
 
     def _loop(self, name: str, work: Callable[[], bool | None], wake: threading.Event, interval: float | None = None

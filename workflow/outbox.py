@@ -31,6 +31,7 @@ LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 10
 BACKOFF_BASE = dt.timedelta(seconds=30)
 BACKOFF_CAP = dt.timedelta(hours=2)
+PASS = 20  # items claimed and sent in one pass
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
 
 
-def claim(session: Session, worker: str, now: dt.datetime, limit: int = 20) -> list[int]:
+def claim(session: Session, worker: str, now: dt.datetime, limit: int = PASS) -> list[int]:
     """Claim up to limit due items for worker; commits, so the lease is visible to other workers."""
     query = (
         select(OutboxItem.id)
@@ -155,15 +156,6 @@ _DELIVERIES = (select(OutboxItem.id, OutboxItem.channel, OutboxItem.address, Out
                .where(OutboxItem.id.in_(bindparam("ids", expanding=True))))
 
 
-def _finish(session: Session, item_id: int, worker: str, values: dict[str, object]) -> tuple[int, str] | None:
-    """Record an attempt's result if this worker still holds the item: (message id, channel), else None."""
-    row = session.execute(
-        update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.claimed_by == worker).values(**values)
-        .returning(OutboxItem.message_id, OutboxItem.channel)
-    ).first()
-    return (row.message_id, row.channel) if row is not None else None
-
-
 _SENT = (update(OutboxItem)  # built once: recorded for nearly every message the bot handles
          .where(OutboxItem.id == bindparam("item"), OutboxItem.claimed_by == bindparam("worker"))
          .values(status=DeliveryStatus.SENT.value, sent_at=bindparam("at"), claimed_until=None, last_error=None)
@@ -175,7 +167,7 @@ def deliver_due(
     senders: Mapping[str, Send],
     now: Callable[[], dt.datetime],
     worker: str | None = None,
-    limit: int = 20,
+    limit: int = PASS,
 ) -> int:
     """One pass: claim due items, send each outside any transaction, then record what was sent; returns sent count.
 
@@ -221,11 +213,9 @@ def _record_failure(sessions: sessionmaker[Session], item_id: int, worker: str, 
         attempts = item.attempts + 1
         gave_up = attempts >= MAX_ATTEMPTS
         reason = f"{type(error).__name__}: {error}"[:1000]
-        _finish(session, item_id, worker, {
-            "attempts": attempts, "last_error": reason, "claimed_until": None,
-            "next_attempt_at": at + backoff(attempts),
-            "status": DeliveryStatus.FAILED.value if gave_up else DeliveryStatus.PENDING.value,
-        })
+        session.execute(update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.claimed_by == worker).values(
+            attempts=attempts, last_error=reason, claimed_until=None, next_attempt_at=at + backoff(attempts),
+            status=DeliveryStatus.FAILED.value if gave_up else DeliveryStatus.PENDING.value))
         audit.record(session, "delivery_failed", worker, at, message_id=item.message_id, channel=item.channel,
                      attempt=attempts, gave_up=gave_up, error=type(error).__name__)
         session.commit()
