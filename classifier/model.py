@@ -247,19 +247,27 @@ class TriageModel:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TriageModel:
-        """Load without pickle: skops refuses any type outside scikit-learn's, numpy's and scipy's own.
+        """Load without pickle, and only a file made of the exact types a triage model is made of.
 
+        Every node of the file's schema is checked against ALLOWED_TYPES and ALLOWED_LOADERS before
+        skops builds anything: skops's own audit trusts its defaults, and a prefix such as
+        "builtins." let a crafted node construct `builtins.eval` with an argument of its choosing.
         Anything that is not a model file (truncated, corrupt, something else) is a ValueError, so
         a caller can retrain or keep its current model instead of crashing."""
         if not data:
             raise ValueError("not a model file: it is empty")
         try:
-            untrusted = sio.get_untrusted_types(data=data)
-        except zipfile.BadZipFile as error:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                schema = json.loads(archive.read("schema.json"))
+        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
             raise ValueError(f"not a model file: {error}") from None
-        unexpected = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
-        if unexpected:
-            raise ValueError(f"model file holds types that are not trusted: {unexpected}")
+        foreign = _foreign_nodes(schema)
+        if foreign:
+            raise ValueError(f"model file holds types that are not trusted: {sorted(foreign)}")
+        try:
+            untrusted = sio.get_untrusted_types(data=data)
+        except (TypeError, KeyError) as error:
+            raise ValueError(f"not a model file: {error}") from None
         state = sio.loads(data, trusted=untrusted)
         if state.get("format") != FORMAT:
             raise ValueError(f"model file format {state.get('format')} is not {FORMAT}: run `triage train`")
@@ -276,7 +284,32 @@ class TriageModel:
         return cls.from_bytes(path.read_bytes())
 
 
-_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+# Exactly what `to_bytes` writes: a change to the model that needs another type adds it here.
+ALLOWED_TYPES = frozenset({
+    "builtins.dict", "builtins.list", "builtins.str", "builtins.tuple", "builtins.int", "builtins.float",
+    "builtins.bool", "builtins.NoneType",
+    "numpy.ndarray", "numpy.float32", "numpy.float64", "numpy.int64", "numpy.int32",
+    "sklearn.feature_extraction.text.TfidfTransformer", "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.linear_model._logistic.LogisticRegression", "sklearn.pipeline.FeatureUnion",
+})
+ALLOWED_LOADERS = frozenset({"DictNode", "ListNode", "TupleNode", "JsonNode", "TypeNode", "NdArrayNode", "ObjectNode"})
+
+
+def _foreign_nodes(schema: Any) -> set[str]:
+    """Every node in a skops schema whose type or loader is not on the allow-lists, by name."""
+    found: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__class__" in node or "__loader__" in node:
+                name = f"{node.get('__module__')}.{node.get('__class__')}"
+                if name not in ALLOWED_TYPES or node.get("__loader__") not in ALLOWED_LOADERS:
+                    found.add(f"{name} ({node.get('__loader__')})")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 _current_rules: list[CueRules] = []

@@ -128,6 +128,53 @@ def test_a_file_with_foreign_types_is_refused() -> None:
         TriageModel.from_bytes(hostile)
 
 
+def _node(module: str, cls: str, loader: str, **fields: object) -> dict[str, object]:
+    return {"__class__": cls, "__module__": module, "__loader__": loader, **fields}
+
+
+def _with_schema_entry(data: bytes, key: str, node: dict[str, object]) -> bytes:
+    """A real model file with one more entry in its top-level dict, as an attacker would edit it."""
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    schema = json.loads(source.read("schema.json"))
+    schema["content"][key] = node
+    schema["key_types"]["content"].append(_node("builtins", "str", "TypeNode"))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            target.writestr(name, json.dumps(schema) if name == "schema.json" else source.read(name))
+    return out.getvalue()
+
+
+def _calls(function: str, argument: str) -> dict[str, object]:
+    """A skops reduce node whose constructor is builtins.<function>, called with one string."""
+    text = _node("builtins", "str", "JsonNode", content=json.dumps(argument), is_json=True)
+    return _node("builtins", function, "LossNode", content=_node("builtins", "dict", "DictNode", content={},
+                 key_types=_node("builtins", "list", "ListNode", content=[])),
+                 __reduce__={"args": _node("builtins", "tuple", "TupleNode", content=[text])})
+
+
+@pytest.mark.parametrize("function", ["eval", "exec"])
+def test_a_model_file_whose_node_calls_a_builtin_is_refused_and_nothing_runs(model: TriageModel, tmp_path: Path,
+                                                                            function: str) -> None:
+    marker = tmp_path / "ran"
+    code = f"__import__('pathlib').Path({str(marker)!r}).touch()"
+    hostile = _with_schema_entry(model.to_bytes(), "extra", _calls(function, code))
+    with pytest.raises(ValueError, match=f"not trusted.*builtins.{function}"):
+        TriageModel.from_bytes(hostile)
+    assert not marker.exists()
+
+
+def test_a_model_file_with_any_type_outside_the_exact_list_is_refused(model: TriageModel) -> None:
+    for node in (_node("builtins", "set", "SetNode", content=[]),
+                 _node("sklearn.linear_model._logistic", "LogisticRegression", "ReduceNode", content={}),
+                 _node("numpy", "load", "FunctionNode", content={"module_path": "numpy", "function": "load"})):
+        with pytest.raises(ValueError, match="not trusted"):
+            TriageModel.from_bytes(_with_schema_entry(model.to_bytes(), "extra", node))
+
+
 def test_training_is_deterministic() -> None:
     examples = read_jsonl(REPO / "training_data" / "train.jsonl")[:400]
     first, second = train(examples), train(examples)

@@ -58,3 +58,35 @@ def test_an_admins_edit_is_checked_before_it_is_saved(letters: Letters) -> None:
     assert letters.render("receipt", **VALUES) == preview and letters.source("receipt")[1] is True
     letters.restore("receipt")
     assert "We have it safely" in letters.render("receipt", **VALUES)
+
+
+ESCAPES = [
+    "{{ cycler.__init__.__globals__.os.popen('touch MARK').read() }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ joiner.__init__.__globals__['os'].system('touch MARK') }}",
+    "{% set x = namespace() %}{{ x.__class__.__init__.__globals__ }}",
+    "{{ lipsum.__globals__['os'].popen('touch MARK').read() }}",
+]
+
+
+@pytest.mark.parametrize("payload", ESCAPES)
+def test_a_template_that_reaches_for_python_is_refused_at_preview_and_runs_nothing(
+        letters: Letters, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, payload: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    payload = payload.replace("MARK", str(tmp_path / "ran"))
+    with pytest.raises(ValueError):
+        letters.save("receipt", f"Ref {{{{ reference }}}}. {payload}")
+    assert not (tmp_path / "ran").exists()
+    assert letters.source("receipt")[1] is False  # nothing was saved
+
+
+def test_a_planted_template_file_that_reaches_for_python_sends_nothing_and_runs_nothing(
+        letters: Letters, tmp_path: Path) -> None:
+    """A file put in the override folder by hand is rendered in the same sandbox as the editor's."""
+    (tmp_path / "templates").mkdir()
+    marker = tmp_path / "ran"
+    (tmp_path / "templates" / "receipt.txt").write_text(ESCAPES[0].replace("MARK", str(marker)))
+    with pytest.raises(Exception) as caught:
+        letters.render("receipt", **VALUES)
+    assert "unsafe" in str(caught.value) or "undefined" in str(caught.value)
+    assert not marker.exists()

@@ -5,6 +5,10 @@ Ombudsman's at every stage and every extension). Templates are plain text in pla
 file of the same name in the override folder (TRIAGE_DATA_DIR/templates) replaces the shipped
 one, so a landlord can reword a letter without touching code. A template that uses a name it
 was not given fails loudly instead of sending a letter with a gap in it.
+
+Templates are code an admin writes, so they run in Jinja2's immutable sandbox: a template
+reaches only the values it is given and their safe attributes, never a function's globals
+(`cycler.__init__.__globals__.os` ran shell commands from the editor's preview before).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 SHIPPED = Path(__file__).with_name("templates") / "letters"
 _DAY = dt.date(2026, 12, 4)
@@ -66,8 +71,8 @@ class Letters:
         loaders = [FileSystemLoader(str(SHIPPED))]
         if self.override_dir is not None:
             loaders.insert(0, FileSystemLoader(str(self.override_dir)))
-        environment = Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
-                                  trim_blocks=False, lstrip_blocks=True)
+        environment = ImmutableSandboxedEnvironment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
+                                                   autoescape=False, trim_blocks=False, lstrip_blocks=True)
         environment.filters["long_date"] = long_date
         return environment
 
