@@ -29,6 +29,18 @@ def _context() -> Context:
     return Context(Settings())
 
 
+def _model(context: Context):  # noqa: ANN202 (TriageModel, imported late: the model is heavy to import)
+    """The ready model, or one line and exit 2 when the sentence encoder's file is not the pinned one."""
+    from bot.models import ensure_model
+    from classifier.encoder import EncoderMismatch
+
+    try:
+        return ensure_model(context)
+    except EncoderMismatch as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def workdays(
     date: Annotated[dt.datetime, typer.Argument(formats=["%Y-%m-%d"], help="the date the clock starts from")],
@@ -143,7 +155,13 @@ def run(
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):  # uvicorn hands its signal back to this handler when done
         signal.signal(signum, lambda *_: stopping.set())
-    running = runner.start(context, roles)
+    from classifier.encoder import EncoderMismatch
+
+    try:
+        running = runner.start(context, roles)
+    except EncoderMismatch as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     try:
         if "web" in roles:
             service = running.service
@@ -180,7 +198,6 @@ def tick(
 ) -> None:
     """One pass of the scheduled work: handle stored messages, acknowledgements, reminders and alerts due,
     hazard clocks, then deliver the outbox."""
-    from bot.models import ensure_model
     from bot.service import tick as one_pass
 
     context = _context()
@@ -188,7 +205,7 @@ def tick(
         moment = _moment(now)
         context.now = lambda: moment
     context.migrate()
-    _print_json(one_pass(context, ensure_model(context)))
+    _print_json(one_pass(context, _model(context)))
 
 
 def _moment(now: str) -> dt.datetime:
@@ -237,11 +254,10 @@ def classify(
     """Suggest kind, theme and flags for one message."""
     import sys
 
-    from bot.models import ensure_model
     from classifier.text import EmptyMessage
 
     context = _context()
-    model = ensure_model(context)
+    model = _model(context)
     if text == "-":
         text = sys.stdin.read()
     try:
@@ -266,7 +282,6 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
 ) -> None:
     """Measure the current model on labelled messages."""
-    from bot.models import ensure_model
     from classifier.data import BadExample, read_jsonl
     from classifier.training import evaluate
 
@@ -278,7 +293,7 @@ def eval_command(
     if not examples:
         typer.echo(f"error: {file} holds no examples", err=True)
         raise typer.Exit(2)
-    result = evaluate(ensure_model(_context()), examples)
+    result = evaluate(_model(_context()), examples)
     if as_json:
         _print_json(result)
         return

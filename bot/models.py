@@ -1,7 +1,9 @@
 """Where the trained model lives, and when it must be (re)built.
 
-`triage run` calls ensure_model: a missing model, one trained on other data, or one of an old
-file format is rebuilt from training_data/ before anything is classified.
+`triage run` calls ensure_model: a missing model, one trained on other data or with another
+sentence encoder, or one of an old file format is rebuilt from training_data/ before anything
+is classified. An encoder file that is not the pinned one stops everything first (EncoderMismatch):
+nothing is classified with it.
 """
 
 from __future__ import annotations
@@ -13,12 +15,24 @@ from pathlib import Path
 from typing import Any
 
 from bot.context import Context
+from bot.settings import Settings
+from classifier import encoder as encoders
 from classifier.data import Example, fingerprint, read_jsonl
-from classifier.model import TriageModel
+from classifier.encoder import Encoder
+from classifier.model import Progress, TriageModel
 from classifier.training import HELDOUT_FILE, evaluate, train, training_examples
 from workflow.reviews import reviewed_messages
 
 log = logging.getLogger(__name__)
+
+
+def encoder(settings: Settings) -> Encoder:
+    """The pinned sentence encoder, from TRIAGE_ENCODER_FILE where the package cannot be installed."""
+    return encoders.shared(settings.encoder_file)
+
+
+def load_model(settings: Settings, path: Path | None = None) -> TriageModel:
+    return TriageModel.load(path or settings.model_path, encoder(settings))
 
 
 def review_examples(context: Context) -> list[Example]:
@@ -28,13 +42,14 @@ def review_examples(context: Context) -> list[Example]:
                 for review_id, text, kind, theme in reviewed_messages(session)]
 
 
-def build(context: Context, *, with_reviews: bool = False, path: Path | None = None) -> dict[str, Any]:
+def build(context: Context, *, with_reviews: bool = False, path: Path | None = None,
+          progress: Progress | None = None) -> dict[str, Any]:
     """Train, measure on the held-out split, save; returns the summary `triage train` prints."""
     settings = context.settings
     examples = training_examples(settings.training_data_dir)
     reviews = review_examples(context) if with_reviews else []
     started = time.perf_counter()
-    model = train(examples + reviews)
+    model = train(examples + reviews, encoder=encoder(settings), progress=progress)
     model.figures["base_data_hash"] = fingerprint(examples)  # training_data/ alone, reviews aside
     model.figures["n_reviews"] = len(reviews)
     seconds = time.perf_counter() - started
@@ -53,19 +68,38 @@ def build(context: Context, *, with_reviews: bool = False, path: Path | None = N
     return summary
 
 
+def _log_progress(started: float) -> Progress:
+    """Progress lines for the log (what `make run` shows on its first start), one a step or tenth."""
+    last: list[tuple[str, int]] = []
+
+    def say(step: str, fraction: float) -> None:
+        tenth = int(fraction * 10)
+        if last and last[-1] == (step, tenth):
+            return
+        last.append((step, tenth))
+        elapsed = time.perf_counter() - started
+        left = f", about {elapsed / fraction * (1 - fraction):.0f} s left" if fraction >= 0.1 else ""
+        log.info("building the model: %s (%d%%%s)", step, fraction * 100, left)
+
+    return say
+
+
 def ensure_model(context: Context) -> TriageModel:
     """The current model, retrained first when it is missing or the training data changed."""
     path = context.settings.model_path
+    encoder(context.settings)  # a wrong encoder file is an error here, not a reason to retrain
     current = fingerprint(training_examples(context.settings.training_data_dir))
     if path.exists():
         try:
-            model = TriageModel.load(path)
+            model = load_model(context.settings)
         except (ValueError, KeyError, OSError) as error:
             log.warning("model file %s unusable (%s); retraining", path, error)
         else:
             if model.figures.get("base_data_hash") == current:
                 return model
             log.info("training data changed since model %s; retraining", model.version)
-    log.info("building the model from %s", context.settings.training_data_dir)
-    log.info("%s", json.dumps({k: v for k, v in build(context).items() if k != "heldout"}))
-    return TriageModel.load(path)
+    log.info("building the model from %s: about a minute or two on two cores, once", context.settings.training_data_dir)
+    summary = build(context, progress=_log_progress(time.perf_counter()))
+    log.info("model built in %.0f s: %s", summary["seconds"], json.dumps({k: v for k, v in summary.items()
+                                                                           if k not in ("heldout", "seconds")}))
+    return load_model(context.settings)

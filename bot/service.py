@@ -17,6 +17,7 @@ from bot.context import Context
 from bot.conversation import Conversation
 from bot.delivery import senders
 from bot.inbound import complete
+from bot.models import load_model
 from classifier.model import TriageModel
 from workflow import outbox
 from workflow.outbox import Send
@@ -114,7 +115,7 @@ class Service:
         if stamp is None or stamp == self.model_stamp:
             return
         try:
-            model = TriageModel.load(self.context.settings.model_path)
+            model = load_model(self.context.settings)
         except (ValueError, KeyError, OSError):
             log.exception("the model file changed but cannot be read; keeping the current model")
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ class Example:
     vulnerable: bool | None = None
     hazard: str | None = None
     group: str | None = None  # variants of one message share a group and are never split apart
+    source: str | None = None  # the public page a real resident's message came from
+    variant: str | None = None  # how build.py made a hand-written example: original, slips, email, chat
 
 
 class BadExample(ValueError):
@@ -35,6 +38,7 @@ def read_jsonl(path: Path) -> list[Example]:
             example = Example(
                 text=str(row["text"]), kind=row["kind"], theme=row["theme"],
                 vulnerable=row.get("vulnerable"), hazard=row.get("hazard"), group=row.get("group"),
+                source=row.get("source"), variant=row.get("variant"),
             )
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise BadExample(f"{path}:{number}: {error}") from None
@@ -44,6 +48,17 @@ def read_jsonl(path: Path) -> list[Example]:
             raise BadExample(f"{path}:{number}: unknown hazard {example.hazard!r}")
         examples.append(example)
     return examples
+
+
+def page_key(source: str) -> str:
+    """One name for one public page however its address was written: an Ombudsman case number
+    where the address holds one (the same decision is stored under several hosts), else the
+    address without scheme, "www." or a trailing slash."""
+    case = re.search(r"(?<!\d)(\d{9})(?!\d)", source)
+    if case:
+        return f"case:{case.group(1)}"
+    bare = re.sub(r"^[a-z]+://(www\.)?", "", source.strip().lower())
+    return bare.split("#")[0].rstrip("/")
 
 
 def fingerprint(examples: Iterable[Example]) -> str:

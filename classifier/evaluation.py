@@ -43,11 +43,17 @@ def figures(examples: Sequence[Example], suggestions: Sequence[Suggestion]) -> d
                                       if complaints else None),
         "offer_rate_non_complaint": _r(sum(s.offer_choice for s in others) / len(others)) if others else None,
     }
-    labelled = [(e.vulnerable, s.flags.vulnerable) for e, s in zip(examples, suggestions) if e.vulnerable is not None]
-    true_pos = sum(t and p for t, p in labelled)
-    predicted, actual = sum(p for _, p in labelled), sum(t for t, _ in labelled)
-    result["vulnerable"] = {"precision": _r(true_pos / predicted) if predicted else None,
-                            "recall": _r(true_pos / actual) if actual else None}
+    result["vulnerable"] = _precision_recall([(e.vulnerable, s.flags.vulnerable) for e, s in zip(examples, suggestions)
+                                              if e.vulnerable is not None])
     hazards = [(e.hazard, s.flags.hazard) for e, s in zip(examples, suggestions) if e.hazard is not None]
-    result["hazard"] = {"accuracy": _r(sum(t == p for t, p in hazards) / len(hazards)) if hazards else None}
+    result["hazard"] = {"accuracy": _r(sum(t == p for t, p in hazards) / len(hazards)) if hazards else None,
+                        "any": _precision_recall([(t != "none", p != "none") for t, p in hazards]),
+                        "emergency": _precision_recall([(t == "emergency", p == "emergency") for t, p in hazards])}
     return result
+
+
+def _precision_recall(pairs: Sequence[tuple[bool, bool]]) -> dict[str, float | None]:
+    """Of the flags raised, how many were right; of those that should be, how many were raised."""
+    hits = sum(t and p for t, p in pairs)
+    raised, due = sum(p for _, p in pairs), sum(t for t, _ in pairs)
+    return {"precision": _r(hits / raised) if raised else None, "recall": _r(hits / due) if due else None}

@@ -1,7 +1,9 @@
 """The triage model: one estimator to its callers, in the manner of scikit-learn.
 
-One TF-IDF vocabulary of words (1-2 grams) and characters (2-5 grams within words) feeds two
-logistic regressions, one for kind and one for theme. Character n-grams carry typos, "mold"
+One TF-IDF vocabulary of words (1-2 grams) and characters (2-5 grams within words), joined by a
+frozen pretrained sentence embedding (classifier/encoder.py), feeds two logistic regressions,
+one for kind and one for theme. The embedding carries what a message means in words our data
+never used; TF-IDF carries the housing vocabulary and the marker words of classifier/hints.py. Character n-grams carry typos, "mold"
 and "plz" to the same place as the correctly spelt words; logistic regression gives usable
 probabilities and trains in seconds (the choice is measured in README's figures). Offering the
 choice to complain uses a threshold on P(complaint) chosen on out-of-fold predictions for recall,
@@ -17,25 +19,29 @@ import io
 import json
 import threading
 import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import skops.io as sio
+from scipy import sparse
 from scipy.optimize import minimize_scalar
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import FeatureUnion
 
+from classifier import encoder as encoders
 from classifier.cues import CueRules
+from classifier.encoder import Encoder, EncoderMismatch
 from classifier.hints import with_hints
-from classifier.suggestion import Suggestion
+from classifier.suggestion import Flags, Suggestion
 from classifier.text import normalise
 
-FORMAT = 2
+Progress = Callable[[str, float], None]
+FORMAT = 3  # 3: the sentence embedding joined the features, and the file names its encoder
 COMPLAINT = "complaint"
 
 
@@ -108,46 +114,110 @@ class TriageModel:
 
     kind_c: float = 10.0
     theme_c: float = 10.0
+    flag_c: float = 4.0
+    flag_precision: float = 0.9  # the learned flags fire only where their out-of-fold precision reaches this
     target_recall: float = 0.98
     folds: int = 5
     max_word_features: int = 30000
     max_char_features: int = 60000
+    embedding_weight: float = 1.0
     version: str = "unfitted"
     data_hash: str = ""
     figures: dict[str, Any] = field(default_factory=dict)
+    encoder: Encoder | None = field(default=None, repr=False, compare=False)  # None: the pinned, shipped one
 
     def fit(self, texts: Sequence[str], kinds: Sequence[str], themes: Sequence[str],
-            groups: Sequence[str] | None = None) -> TriageModel:
-        hinted = [with_hints(normalise(t)) for t in texts]
-        kinds, themes = list(kinds), list(themes)
-        groups = list(groups) if groups is not None else list(range(len(hinted)))
-        kind_logits, theme_logits = self._out_of_fold(hinted, kinds, themes, groups)
+            groups: Sequence[str] | None = None, threshold_mask: Sequence[bool] | None = None,
+            vulnerable: Sequence[bool | None] | None = None, hazards: Sequence[str | None] | None = None,
+            progress: Progress | None = None) -> TriageModel:
+        """threshold_mask marks the examples whose out-of-fold scores choose the thresholds (real
+        residents' messages, not the hardest hand-written cases); all of them when None. The
+        vulnerable and hazard labels, where given, teach the learned half of those flags.
+        progress, when given, hears what is being done and how far it has got (fraction 0-1)."""
+        say = progress or (lambda step, fraction: None)
+        clean = [normalise(t) for t in texts]
+        hinted = [with_hints(t) for t in clean]
+        embedded = np.zeros((len(clean), encoders.DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(clean), 256):  # about three seconds a slice on one core
+            say(f"reading {len(clean)} messages with the sentence encoder", start / len(clean) * 0.45)
+            embedded[start:start + 256] = self._encoder().encode(clean[start:start + 256])
+        embedded *= self.embedding_weight
+        n = len(clean)
+        mask = np.ones(n, bool) if threshold_mask is None else np.asarray(threshold_mask, bool)
+        heads = {"kind": (list(kinds), self.kind_c), "theme": (list(themes), self.theme_c)}
+        if vulnerable is not None and any(v is not None for v in vulnerable):
+            heads["vulnerable"] = ([None if v is None else bool(v) for v in vulnerable], self.flag_c)
+        if hazards is not None and any(h is not None for h in hazards):
+            heads["hazard"] = (list(hazards), self.flag_c)
+        groups = list(groups) if groups is not None else list(range(n))
+        logits = self._out_of_fold(hinted, embedded, heads, groups, say)
+        say("fitting the final model", 0.9)
         self.vectoriser_ = _vectoriser(self.max_word_features, self.max_char_features)
-        features = self.vectoriser_.fit_transform(hinted)
-        self.kind_model_ = _head(self.kind_c).fit(features, kinds)
-        self.theme_model_ = _head(self.theme_c).fit(features, themes)
-        self.kind_temperature_ = _fit_temperature(kind_logits, _indices(kinds, self.kind_model_.classes_))
-        self.theme_temperature_ = _fit_temperature(theme_logits, _indices(themes, self.theme_model_.classes_))
-        complaint = list(self.kind_model_.classes_).index(COMPLAINT)
-        self.threshold_ = self._choose_threshold(_softmax(kind_logits / self.kind_temperature_)[:, complaint], kinds)
+        features = sparse.hstack([self.vectoriser_.fit_transform(hinted), embedded], format="csr")
+        self.heads_ = {}
+        for name, (labels, c) in heads.items():
+            known = np.array([label is not None for label in labels])
+            self.heads_[name] = _head(c).fit(features[known], [label for label in labels if label is not None])
+        self.encoder_identity_ = self._encoder().identity
+        kinds_, themes_ = heads["kind"][0], heads["theme"][0]
+        self.kind_temperature_ = _fit_temperature(logits["kind"], _indices(kinds_, self.heads_["kind"].classes_))
+        self.theme_temperature_ = _fit_temperature(logits["theme"], _indices(themes_, self.heads_["theme"].classes_))
+        complaint = list(self.heads_["kind"].classes_).index(COMPLAINT)
+        scores = _softmax(logits["kind"] / self.kind_temperature_)[:, complaint]
+        self.threshold_ = self._choose_threshold(scores[mask], [k for k, m in zip(kinds_, mask) if m])
+        self.flag_thresholds_ = {}
+        if "vulnerable" in heads:
+            truth = np.array([bool(v) for v in heads["vulnerable"][0]])
+            usable = mask & np.array([v is not None for v in heads["vulnerable"][0]])
+            score = _softmax(logits["vulnerable"])[:, 1]
+            self.flag_thresholds_["vulnerable"] = _precise_threshold(score[usable], truth[usable], self.flag_precision)
+        if "hazard" in heads:
+            labels = heads["hazard"][0]
+            usable = mask & np.array([h is not None for h in labels])
+            p = _softmax(logits["hazard"])
+            order = list(self.heads_["hazard"].classes_)
+            some = 1 - p[:, order.index("none")]
+            truth = np.array([h not in (None, "none") for h in labels])
+            self.flag_thresholds_["hazard"] = _precise_threshold(some[usable], truth[usable], self.flag_precision)
+            urgent = np.array([h == "emergency" for h in labels])
+            self.flag_thresholds_["emergency"] = _precise_threshold(
+                p[usable, order.index("emergency")], urgent[usable], self.flag_precision)
+        self.figures["flag_thresholds"] = dict(self.flag_thresholds_)
         return self
 
-    def _out_of_fold(self, texts: list[str], kinds: list[str], themes: list[str],
-                     groups: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-        """Scores for each message from models that never saw it (nor its variants)."""
-        kind_logits = np.zeros((len(texts), len(set(kinds))))
-        theme_logits = np.zeros((len(texts), len(set(themes))))
-        for train, test in GroupKFold(n_splits=self.folds).split(texts, kinds, groups):
+    @property
+    def kind_model_(self) -> LogisticRegression:
+        return self.heads_["kind"]
+
+    @property
+    def theme_model_(self) -> LogisticRegression:
+        return self.heads_["theme"]
+
+    def _encoder(self) -> Encoder:
+        if self.encoder is None:
+            self.encoder = encoders.shared()
+        return self.encoder
+
+    def _out_of_fold(self, texts: list[str], embedded: np.ndarray, heads: dict[str, tuple[list[Any], float]],
+                     groups: list[Any], say: Progress) -> dict[str, np.ndarray]:
+        """Scores for each message from models that never saw it (nor its variants), for each head."""
+        logits = {name: np.zeros((len(texts), len({x for x in labels if x is not None})))
+                  for name, (labels, _) in heads.items()}
+        for fold_number, (train, test) in enumerate(GroupKFold(n_splits=self.folds).split(texts, groups=groups)):
+            say(f"checking on held-back messages, fold {fold_number + 1} of {self.folds}",
+                0.45 + 0.45 * fold_number / self.folds)
             vectoriser = _vectoriser(self.max_word_features, self.max_char_features)
-            train_x = vectoriser.fit_transform([texts[i] for i in train])
-            test_x = vectoriser.transform([texts[i] for i in test])
-            for labels, logits, c in ((kinds, kind_logits, self.kind_c), (themes, theme_logits, self.theme_c)):
-                model = _head(c).fit(train_x, [labels[i] for i in train])
-                columns = [sorted(set(labels)).index(c) for c in model.classes_]
-                fold = np.full((len(test), logits.shape[1]), -1e3)
-                fold[:, columns] = model.decision_function(test_x)
-                logits[test] = fold
-        return kind_logits, theme_logits
+            train_x = sparse.hstack([vectoriser.fit_transform([texts[i] for i in train]), embedded[train]], format="csr")
+            test_x = sparse.hstack([vectoriser.transform([texts[i] for i in test]), embedded[test]], format="csr")
+            for name, (labels, c) in heads.items():
+                known = [i for i, row in enumerate(train) if labels[row] is not None]
+                model = _head(c).fit(train_x[known], [labels[train[i]] for i in known])
+                classes = sorted({x for x in labels if x is not None})
+                columns = [classes.index(label) for label in model.classes_]
+                fold = np.full((len(test), logits[name].shape[1]), -1e3)
+                fold[:, columns] = _two_columns(model.decision_function(test_x))
+                logits[name][test] = fold
+        return logits
 
     def _choose_threshold(self, complaint_scores: np.ndarray, kinds: list[str]) -> float:
         """The highest P(complaint) threshold whose out-of-fold complaint recall meets the target."""
@@ -160,7 +230,7 @@ class TriageModel:
         return round(threshold, 6)
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "kind_model_"):
+        if not hasattr(self, "heads_"):
             raise NotFitted("the model has not been trained: run `triage train`")
 
     @property
@@ -172,20 +242,21 @@ class TriageModel:
         return self.suggest_many([text])[0]
 
     def suggest_many(self, texts: Sequence[str]) -> list[Suggestion]:
-        """Suggestions for many messages; each is scored alone, so a batch saves only the set-up."""
+        """Suggestions for many messages: the encoder reads them as one batch, each is scored alone."""
         self._check_fitted()
         clean = [normalise(t) for t in texts]
-        kind_logits, theme_logits = self._logits([with_hints(t) for t in clean])
-        kind_p = _softmax(kind_logits / self.kind_temperature_)
-        theme_p = _softmax(theme_logits / self.theme_temperature_)
+        logits = self._logits([with_hints(t) for t in clean], self._encoder().encode(clean))
+        kind_p = _softmax(logits["kind"] / self.kind_temperature_)
+        theme_p = _softmax(logits["theme"] / self.theme_temperature_)
         kinds, themes = list(self.kind_model_.classes_), list(self.theme_model_.classes_)
         rules = _rules()
         made = []
         for i, text in enumerate(clean):
-            flags = rules.flags(text)
+            flags = self._learned_flags(rules.flags(text), {name: row[i] for name, row in logits.items()})
             kind_scores = {k: round(float(p), 4) for k, p in zip(kinds, kind_p[i])}
             theme_scores = {t: round(float(p), 4) for t, p in zip(themes, theme_p[i])}
             offer = kind_scores.get(COMPLAINT, 0.0) >= self.threshold_ or flags.explicit_complaint or flags.escalation
+            offer = offer and flags.language is None  # read on English features alone: a person reads it first
             made.append(Suggestion(
                 kind=kinds[int(np.argmax(kind_p[i]))], kind_scores=kind_scores,
                 theme=themes[int(np.argmax(theme_p[i]))], theme_scores=theme_scores,
@@ -193,25 +264,55 @@ class TriageModel:
             ))
         return made
 
-    def _logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """TF-IDF and both linear heads computed straight from the fitted parts.
+    def _learned_flags(self, flags: Flags, logits: dict[str, np.ndarray]) -> Flags:
+        """The rules' flags, raised (never lowered) where a learned head is sure enough.
+
+        Rules keep the words that raised a flag; a learned flag says so in its cue, with its
+        score, so an advisor can see it was read from the meaning rather than one word."""
+        cues = dict(flags.cues)
+        vulnerable, hazard = flags.vulnerable, flags.hazard
+        if "vulnerable" in logits and not vulnerable:
+            score = float(_softmax(logits["vulnerable"][None, :])[0, 1])
+            if score >= self.flag_thresholds_["vulnerable"]:
+                vulnerable = True
+                cues["vulnerable"] = [f"read from the message as a whole ({score:.0%})"]
+        if "hazard" in logits:
+            p = dict(zip(self.heads_["hazard"].classes_, _softmax(logits["hazard"][None, :])[0]))
+            if p["emergency"] >= self.flag_thresholds_["emergency"] and hazard != "emergency":
+                hazard = "emergency"
+                cues["emergency"] = [f"read from the message as a whole ({p['emergency']:.0%})"]
+            elif 1 - p["none"] >= self.flag_thresholds_["hazard"] and hazard == "none":
+                hazard = "significant"
+                cues["significant"] = [f"read from the message as a whole ({1 - p['none']:.0%})"]
+        if (vulnerable, hazard) == (flags.vulnerable, flags.hazard):
+            return flags
+        return replace(flags, vulnerable=vulnerable, hazard=hazard, cues=cues)
+
+    def _logits(self, texts: Sequence[str], embedded: np.ndarray) -> dict[str, np.ndarray]:
+        """TF-IDF, the embedding and every linear head computed straight from the fitted parts.
 
         The same arithmetic as FeatureUnion.transform followed by decision_function (a test holds
         them equal), without scikit-learn's per-call validation, which cost more than the
-        arithmetic for one short message.
+        arithmetic for one short message. The heads' coefficients are stacked, so each message's
+        features are multiplied once for all of them.
         """
         parts = self._parts()
-        kind_coef, theme_coef = self.kind_model_.coef_, self.theme_model_.coef_
-        kind_out = np.tile(self.kind_model_.intercept_, (len(texts), 1))
-        theme_out = np.tile(self.theme_model_.intercept_, (len(texts), 1))
+        names = list(self.heads_)
+        coef = np.vstack([self.heads_[name].coef_ for name in names])
+        intercept = np.concatenate([self.heads_[name].intercept_ for name in names])
+        start = coef.shape[1] - embedded.shape[1]  # the embedding's columns come after TF-IDF's
+        out = intercept + (embedded.astype(np.float64) * self.embedding_weight) @ coef[:, start:].T
         for row, text in enumerate(texts):
             weighted = [part.weights(text) for part in parts]
             cols = np.concatenate([index for index, _ in weighted])
             if len(cols):
-                vals = np.concatenate([weight for _, weight in weighted])
-                kind_out[row] += kind_coef[:, cols] @ vals
-                theme_out[row] += theme_coef[:, cols] @ vals
-        return kind_out, theme_out
+                out[row] += coef[:, cols] @ np.concatenate([weight for _, weight in weighted])
+        split, at = {}, 0
+        for name in names:
+            width = self.heads_[name].coef_.shape[0]
+            split[name] = _two_columns(out[:, at] if width == 1 else out[:, at:at + width])
+            at += width
+        return split
 
     def _parts(self) -> list[_Part]:
         if getattr(self, "_parts_cache", None) is None:
@@ -229,12 +330,15 @@ class TriageModel:
         self._check_fitted()
         state = {
             "format": FORMAT, "version": self.version, "data_hash": self.data_hash, "threshold": self.threshold_,
+            "encoder": self.encoder_identity_,
             "temperatures": [self.kind_temperature_, self.theme_temperature_],
             "figures": self.figures, "params": {"kind_c": self.kind_c, "theme_c": self.theme_c,
                                                 "target_recall": self.target_recall, "folds": self.folds,
                                                 "max_word_features": self.max_word_features,
-                                                "max_char_features": self.max_char_features},
-            "kind_model": self.kind_model_, "theme_model": self.theme_model_,
+                                                "max_char_features": self.max_char_features,
+                                                "embedding_weight": self.embedding_weight, "flag_c": self.flag_c,
+                                                "flag_precision": self.flag_precision},
+            "heads": self.heads_, "flag_thresholds": self.flag_thresholds_,
         }
         state["vectoriser"], state["vocabularies"] = _without_vocabularies(self.vectoriser_)
         return _canonical_zip(sio.dumps(state))
@@ -246,7 +350,7 @@ class TriageModel:
         partial.replace(path)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> TriageModel:
+    def from_bytes(cls, data: bytes, encoder: Encoder | None = None) -> TriageModel:
         """Load without pickle, and only a file made of the exact types a triage model is made of.
 
         Every node of the file's schema is checked against ALLOWED_TYPES and ALLOWED_LOADERS before
@@ -272,16 +376,21 @@ class TriageModel:
         if state.get("format") != FORMAT:
             raise ValueError(f"model file format {state.get('format')} is not {FORMAT}: run `triage train`")
         model = cls(**state["params"], version=state["version"], data_hash=state["data_hash"],
-                    figures=dict(state["figures"]))
+                    figures=dict(state["figures"]), encoder=encoder)
+        if state["encoder"] != model._encoder().identity:
+            raise EncoderMismatch(f"the model was trained with sentence encoder {state['encoder']}, and this one is "
+                                  f"{model._encoder().identity}: run `triage train`")
+        model.encoder_identity_ = state["encoder"]
         model.vectoriser_ = _with_vocabularies(state["vectoriser"], state["vocabularies"])
-        model.kind_model_, model.theme_model_ = state["kind_model"], state["theme_model"]
+        model.heads_ = dict(state["heads"])
+        model.flag_thresholds_ = {name: float(value) for name, value in state["flag_thresholds"].items()}
         model.threshold_ = float(state["threshold"])
         model.kind_temperature_, model.theme_temperature_ = (float(t) for t in state["temperatures"])
         return model
 
     @classmethod
-    def load(cls, path: Path) -> TriageModel:
-        return cls.from_bytes(path.read_bytes())
+    def load(cls, path: Path, encoder: Encoder | None = None) -> TriageModel:
+        return cls.from_bytes(path.read_bytes(), encoder)
 
 
 # Exactly what `to_bytes` writes: a change to the model that needs another type adds it here.
@@ -345,6 +454,23 @@ def _with_vocabularies(vectoriser: FeatureUnion, arrays: list[np.ndarray]) -> Fe
     for (_, part), terms in zip(vectoriser.transformer_list, arrays, strict=True):
         part.vocabulary_ = {term: index for index, term in enumerate(terms.tolist())}
     return vectoriser
+
+
+def _two_columns(scores: np.ndarray) -> np.ndarray:
+    """A binary head's one decision column as two, so every head's scores go through softmax alike."""
+    return np.column_stack([np.zeros_like(scores), scores]) if scores.ndim == 1 else scores
+
+
+def _precise_threshold(scores: np.ndarray, truth: np.ndarray, precision: float) -> float:
+    """The lowest score threshold at which what scores above it is right at least `precision` of the
+    time (1.0, never firing, when no threshold is): a learned flag adds to the rules only where it
+    is trustworthy."""
+    order = np.argsort(-scores)
+    hits = np.cumsum(truth[order])
+    precise = np.nonzero(hits / np.arange(1, len(order) + 1) >= precision)[0]
+    if not len(precise) or not truth.any():
+        return 1.0
+    return round(float(scores[order][precise[-1]]), 6)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -61,7 +61,9 @@ def test_figures_are_computed_exactly() -> None:
     assert result["complaint_recall_at_offer"] == 0.5
     assert result["offer_rate_non_complaint"] == 0.5
     assert result["vulnerable"] == {"precision": 0.5, "recall": 0.5}
-    assert result["hazard"] == {"accuracy": 0.75}
+    # any hazard: raised for a, b, c, due for a, c; emergency: raised and due for c alone
+    assert result["hazard"] == {"accuracy": 0.75, "any": {"precision": 0.6667, "recall": 1.0},
+                                "emergency": {"precision": 1.0, "recall": 1.0}}
 
 
 def test_suggestions_for_plainly_different_messages(model: TriageModel) -> None:
@@ -179,7 +181,7 @@ def test_training_is_deterministic() -> None:
     examples = read_jsonl(REPO / "training_data" / "train.jsonl")[:400]
     first, second = train(examples), train(examples)
     assert hashlib.sha256(first.to_bytes()).digest() == hashlib.sha256(second.to_bytes()).digest()
-    assert first.version == second.version and first.version.startswith("triage-1-")
+    assert first.version == second.version and first.version.startswith("triage-2-")
 
 
 def test_an_untrained_model_says_so() -> None:
@@ -223,7 +225,8 @@ def test_eval_agrees_with_classify(trained_data_dir: Path, tmp_path: Path) -> No
     expected = figures([Example(r["text"], r["kind"], r["theme"], r.get("vulnerable"), r.get("hazard")) for r in rows],
                        model.suggest_many([r["text"] for r in rows]))
     assert printed == expected
-    assert printed["n"] == 5 and printed["hazard"] == {"accuracy": 1.0}
+    assert printed["n"] == 5 and printed["hazard"]["accuracy"] == 1.0
+    assert printed["hazard"]["emergency"] == {"precision": 1.0, "recall": 1.0}
 
 
 def test_eval_rejects_a_malformed_file(trained_data_dir: Path, tmp_path: Path) -> None:
@@ -236,25 +239,29 @@ def test_eval_rejects_a_malformed_file(trained_data_dir: Path, tmp_path: Path) -
 def test_fast_scores_equal_scikit_learns(model: TriageModel, monkeypatch: pytest.MonkeyPatch) -> None:
     """With words' n-grams made afresh, remembered, and remembered in a store that keeps filling up."""
     import numpy as np
+    from scipy import sparse
 
     from classifier.hints import with_hints
-    from classifier.model import _Part
+    from classifier.model import _Part, _two_columns
 
-    texts = [with_hints(normalise(e.text)) for e in read_jsonl(REPO / "training_data" / "heldout.jsonl")[:200]]
-    texts += ["", "   ", "🙂🙂", "Ça ne marche pas, l'évier fuit."]
-    features = model.vectoriser_.transform(texts)
-    expected = model.kind_model_.decision_function(features), model.theme_model_.decision_function(features)
-    fresh = copy.deepcopy(model)
+    raw = [e.text for e in read_jsonl(REPO / "training_data" / "heldout.jsonl")[:200]]
+    raw += ["🙂🙂", "Ça ne marche pas, l'évier fuit."]
+    texts = [with_hints(normalise(t)) for t in raw] + ["", "   "]
+    embedded = model._encoder().encode([normalise(t) for t in raw] + ["", "   "])
+    features = sparse.hstack([model.vectoriser_.transform(texts), embedded * model.embedding_weight], format="csr")
+    expected = {name: _two_columns(head.decision_function(features)) for name, head in model.heads_.items()}
+    assert {"kind", "theme", "vulnerable", "hazard"} <= set(expected)
+
+    def same(found: dict[str, np.ndarray]) -> bool:
+        return all(np.allclose(found[name], expected[name], atol=1e-4) for name in expected)
+
+    fresh = copy.copy(model)
     fresh._parts_cache = None  # nothing remembered yet
-    for _ in range(2):
-        kind_logits, theme_logits = fresh._logits(texts)
-        assert np.allclose(kind_logits, expected[0], atol=1e-4)
-        assert np.allclose(theme_logits, expected[1], atol=1e-4)
+    assert same(fresh._logits(texts, embedded)) and same(fresh._logits(texts, embedded))
     monkeypatch.setattr(_Part, "WORDS_KEPT", 7)
-    small = copy.deepcopy(model)
+    small = copy.copy(model)
     small._parts_cache = None
-    kind_logits, theme_logits = small._logits(texts)
-    assert np.allclose(kind_logits, expected[0], atol=1e-4) and np.allclose(theme_logits, expected[1], atol=1e-4)
+    assert same(small._logits(texts, embedded))
     assert len(small._parts()[1].by_word) <= 7
 
 

@@ -266,6 +266,12 @@ def test_a_supervisor_retrains_with_reviews_compares_the_figures_and_switches(br
     sign_in(page, url, "sam")
     page.get_by_role("link", name="Retrain").click()
     page.get_by_role("button", name="Train a candidate with the reviews").click()
+    assert "Training started" in page.get_by_role("status").first.inner_text()
+    from bot.retraining import Retrainer
+
+    assert Retrainer(desk.context).start("another process") is False  # one training at a time
+    page.get_by_role("table").wait_for()  # the page refreshes itself until the candidate is measured
+    assert page.get_by_role("button", name="Train a candidate with the reviews").is_visible()
     table = page.get_by_role("table").inner_text()
     assert "reviews added: 1" in table and "Current (" in table and "Candidate (" in table
     assert desk.context.settings.model_path.read_bytes() == before  # nothing switched yet

