@@ -155,13 +155,20 @@ def run(
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):  # uvicorn hands its signal back to this handler when done
         signal.signal(signum, lambda *_: stopping.set())
+    from bot.models import Stopped
     from classifier.encoder import EncoderMismatch
 
     try:
-        running = runner.start(context, roles)
+        running = runner.start(context, roles, stopping)
+    except Stopped as error:
+        log.info("%s", error)
+        raise typer.Exit(0) from None
     except EncoderMismatch as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
+    except runner.RoleTaken as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
     try:
         if "web" in roles:
             service = running.service

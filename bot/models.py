@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -84,7 +86,7 @@ def _log_progress(started: float) -> Progress:
     return say
 
 
-def ensure_model(context: Context) -> TriageModel:
+def ensure_model(context: Context, stop: threading.Event | None = None) -> TriageModel:
     """The current model, retrained first when it is missing or the training data changed."""
     path = context.settings.model_path
     encoder(context.settings)  # a wrong encoder file is an error here, not a reason to retrain
@@ -98,8 +100,35 @@ def ensure_model(context: Context) -> TriageModel:
             if model.figures.get("base_data_hash") == current:
                 return model
             log.info("training data changed since model %s; retraining", model.version)
-    log.info("building the model from %s: about a minute or two on two cores, once", context.settings.training_data_dir)
-    summary = build(context, progress=_log_progress(time.perf_counter()))
+    build_apart(context.settings, stop)
+    return load_model(context.settings)
+
+
+class Stopped(RuntimeError):
+    """The process was asked to stop while the model was being built; nothing half-built was kept."""
+
+
+def build_apart(settings: Settings, stop: threading.Event | None = None) -> None:
+    """Build the model in a process of its own, so training's memory (about 800 MB at its peak)
+    is given back before serving starts, and a stop request ends it within half a second. The
+    model file is written whole or not at all (TriageModel.save), so a killed build leaves
+    nothing a later start would load."""
+    log.info("building the model from %s: about a minute or two, once; progress follows",
+             settings.training_data_dir)
+    child = multiprocessing.get_context("spawn").Process(target=_build_here, args=(settings,), name="model build")
+    child.start()
+    while child.is_alive() and not (stop is not None and stop.is_set()):
+        child.join(0.5)
+    if stop is not None and stop.is_set():  # Ctrl-C reaches the child too; SIGTERM only this process
+        child.terminate()
+        child.join(5)
+        raise Stopped("stopped while building the model; it will be built at the next start")
+    if child.exitcode != 0:
+        raise RuntimeError(f"building the model failed (exit code {child.exitcode}); see the log above")
+
+
+def _build_here(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    summary = build(Context(settings), progress=_log_progress(time.perf_counter()))
     log.info("model built in %.0f s: %s", summary["seconds"], json.dumps({k: v for k, v in summary.items()
                                                                            if k not in ("heldout", "seconds")}))
-    return load_model(context.settings)

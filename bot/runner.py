@@ -10,11 +10,18 @@ PostgreSQL). A reply is queued in the same transaction as the change that caused
 outbox may run anywhere: beside the worker, beside the SMTP server, or on the host that can
 reach the council's mail relay. scheduler: acknowledgements, reminders, alerts and hazard
 clocks; run exactly one.
+
+On SQLite each role runs in at most one process per data directory: two `triage run` on one
+directory gave 124 of 200 messages two cases and two replies. Each role takes an exclusive lock
+on DATA_DIR/locks/<role>.lock as it starts; a second process asking for a role already taken
+stops with RoleTaken (one line, exit 1). The locks go with the process, however it ends.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +42,33 @@ def parse_roles(text: str) -> frozenset[str]:
     return roles
 
 
+class RoleTaken(RuntimeError):
+    """Another process on this SQLite data directory already runs a role asked for."""
+
+
+def take_roles(context: Context, roles: frozenset[str]) -> list[int]:
+    """Exclusive locks on this data directory for each role (SQLite only); the open descriptors."""
+    if context.engine.dialect.name != "sqlite":
+        return []
+    folder = context.settings.data_dir / "locks"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    held: list[int] = []
+    for role in sorted(roles):
+        descriptor = os.open(folder / f"{role}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            for other in held:
+                os.close(other)
+            raise RoleTaken(f"another triage process already runs the {role} role on {context.settings.data_dir}; "
+                            f"stop it, or give this one other roles with --only") from None
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+        held.append(descriptor)
+    return held
+
+
 @dataclass
 class Running:
     """The pieces one process started; stop() ends them in reverse order."""
@@ -51,15 +85,22 @@ class Running:
                 log.exception("stopping a part of triage run failed")
 
 
-def start(context: Context, roles: frozenset[str]) -> Running:
+def start(context: Context, roles: frozenset[str], stop: threading.Event | None = None) -> Running:
     """Start every role in `roles` except web, which the caller serves in the foreground."""
     from bot.models import ensure_model
 
     running = Running(roles)
+    held = take_roles(context, roles)
+
+    def release() -> None:
+        for descriptor in held:
+            os.close(descriptor)
+
+    running.stops.append(release)
     loops = {loop for role, loop in (("worker", "conversation"), ("outbox", "outbox"), ("scheduler", "scheduler"))
              if role in roles}
     if loops:
-        model = ensure_model(context) if "worker" in roles else None
+        model = ensure_model(context, stop) if "worker" in roles else None
         if model is not None:
             log.info("model %s ready", model.version)
         running.service = Service(context, model, loops=loops)

@@ -115,7 +115,7 @@ class TriageModel:
     kind_c: float = 10.0
     theme_c: float = 10.0
     flag_c: float = 4.0
-    flag_precision: float = 0.9  # the learned flags fire only where their out-of-fold precision reaches this
+    flag_precision: float = 0.85  # the learned flags fire only where their out-of-fold precision reaches this
     target_recall: float = 0.98
     folds: int = 5
     max_word_features: int = 30000

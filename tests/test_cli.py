@@ -238,3 +238,63 @@ def test_roles_split_across_three_processes_share_the_work(tmp_path: Path, train
             process.terminate()
             process.wait(timeout=30)
     assert [process.returncode for process in processes] == [0, 0, 0], "each stops cleanly on SIGTERM"
+
+
+def test_a_second_run_on_the_same_sqlite_directory_stops_with_one_line(tmp_path: Path) -> None:
+    """Two processes running the same role on one SQLite directory answered residents twice."""
+    import time
+
+    env = triage_env(TRIAGE_DATA_DIR=str(tmp_path / "data"))
+    first = subprocess.Popen([TRIAGE, "run", "--only", "outbox"], env=env, cwd=tmp_path,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        lock = tmp_path / "data" / "locks" / "outbox.lock"
+        deadline = time.monotonic() + 60
+        while not (lock.exists() and lock.read_text().strip() == str(first.pid)):
+            assert time.monotonic() < deadline and first.poll() is None, "the first run did not start"
+            time.sleep(0.2)
+        for roles in ("outbox,scheduler", "smtp,imap,telegram,web,worker,outbox,scheduler"):
+            second = subprocess.run([TRIAGE, "run", "--only", roles], env=env, cwd=tmp_path, capture_output=True,
+                                    text=True, timeout=60)
+            assert second.returncode == 1
+            assert second.stderr.strip().splitlines()[-1].startswith("error: another triage process already runs")
+            assert "Traceback" not in second.stderr
+        other = subprocess.Popen([TRIAGE, "run", "--only", "scheduler"], env=env, cwd=tmp_path,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(3)
+        assert other.poll() is None  # a different role on the same directory is fine (split roles)
+        other.terminate()
+        other.wait(timeout=30)
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
+
+
+def test_sigterm_while_the_first_start_builds_the_model_stops_within_seconds(tmp_path: Path) -> None:
+    """systemd's stop used to wait until training had finished; now the build is a child process."""
+    import signal
+    import time
+
+    env = triage_env(TRIAGE_DATA_DIR=str(tmp_path / "data"))
+    process = subprocess.Popen([TRIAGE, "run", "--only", "worker"], env=env, cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if "building the model: reading" in line:  # the child is training
+                break
+        else:
+            raise AssertionError("no progress line:\n" + "".join(lines))
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+        assert time.monotonic() - started < 5
+        rest = process.stdout.read()
+    finally:
+        process.kill()
+    assert process.returncode == 0, rest
+    assert "stopped while building the model" in rest
+    assert not (tmp_path / "data" / "model" / "triage.skops").exists()
+    assert "building the model from" in "".join(lines)
