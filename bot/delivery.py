@@ -12,7 +12,8 @@ from bot.context import Context
 def email_sender(context: Context) -> Send:
     """Mail over TRIAGE_OUTBOUND_SMTP_URL, or .eml files under the data dir when none is set."""
     settings = context.settings
-    transport = Sender(settings.outbound_smtp_url, settings.data_dir / "outgoing")
+    transport = Sender(settings.outbound_smtp_url, settings.data_dir / "outgoing",
+                       allow_plain_auth=settings.outbound_smtp_allow_plain_auth)
 
     def send(delivery: Delivery) -> None:
         mail = OutboundEmail(key=delivery.key, to=delivery.address, subject=delivery.subject or settings.landlord_name,

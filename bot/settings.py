@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     mail_domains: Annotated[list[str], NoDecode] = []
     landlord_email: str = "housing@example.org"
     outbound_smtp_url: str | None = None
+    outbound_smtp_allow_plain_auth: bool = False  # only for a relay on a trusted network that cannot do TLS
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     public_url: str = ""  # how residents reach the web chat, e.g. https://housing.example.org (https: secure cookies)

@@ -48,13 +48,14 @@ RULES: dict[str, list[str]] = {
         "'s|his|her|my chest", "'s|his|her|my breathing", "ca n't|cannot breathe", "struggl* to breathe",
         "diagnosed", "multiple sclerosis", "arthritis", "stroke", "crutches", "housebound", "bed bound", "bedbound",
         "dialysis", "sickle cell", "chronic pain", "long covid", "special needs", "registered blind", "learning needs",
-        "hearing aid*",
+        "hearing aid*", "pensioner*", "oap", "#num|#young months gone", "on the sick", "my nerves",
     ],
     "emergency": [
         "smell gas", "smell of gas", "gas smell", "smelling gas", "smells of gas", "gas leak*", "carbon monoxide",
         "co alarm", "exposed wire*", "live wire*", "wires hanging", "hanging wires", "spark*", "burning smell",
         "smell of burning", "socket ? smoking", "smoking socket", "electric shock*", "ceiling ? collapsed",
-        "ceiling ? ? collapsed", "collapse*", "fall down", "will fall", "water ? ? ? light", "water near the light",
+        "ceiling ? ? collapsed", "collapse*", "fall down", "will fall", "water ? ? ? light", "water ? ? ? ? light", "water near the light",
+        "onto|into the light|lights|socket|sockets|electrics|fusebox",
         "electrics have gone", "fuse box", "flooding", "flooded", "pouring", "fire door*",
     ],
     "significant": [
@@ -93,6 +94,9 @@ NEGATORS = {"no", "not", "n't", "nt", "never", "without", "none", "nor", "dont",
 RESOLVED = {"sorted", "fixed", "gone", "resolved", "repaired", "finished", "cured", "cleared", "treated"}
 HARM = {"cough", "coughing", "hospital", "chest", "breathing", "asthma", "ill", "doctor", "gp", "wheezing",
         "respiratory", "infection", "infections"}
+TAPS = {"tap", "taps", "faucet", "mixer"}
+WATER_COMING_IN = {"ceiling", "roof", "wall", "walls", "through", "floor", "flooding", "flooded", "light", "lights",
+                   "electrics", "socket", "sockets", "downstairs", "below", "pouring"}
 SURVEY = re.compile(r"\bsurvey\b|\b\d{1,2}\s*(/|out of)\s*10\b|\brated\b", re.I)
 QUESTION_OPENERS = {"how", "can", "what", "where", "who", "do", "does", "is", "when", "could"}
 
@@ -217,6 +221,8 @@ class CueRules:
                 continue
             if rule in ("emergency", "significant") and self._put_right(reading, start, end, sentence):
                 continue
+            if rule == "significant" and self._only_a_tap(reading, start, sentence):
+                continue
             found.append(Hit(rule, doc[start:end].text, start, end, sentence))
         return found
 
@@ -278,11 +284,20 @@ class CueRules:
     def _put_right(reading: _Reading, start: int, end: int, sentence: int) -> bool:
         """'the leak was fixed', 'thank you for sorting the damp': a hazard that has gone."""
         first, last = reading.bounds[sentence]
-        words = set(reading.lower[first:start]) | set(reading.lower[end:last])
+        around = [i for i in [*range(first, start), *range(end, last)]
+                  if not (reading.lower[i] == "gone" and reading.lower[i - 1] in {"months", "weeks"})]  # pregnant
+        words = {reading.lower[i] for i in around}
         if words & {"still", "again", "back", "but", "however", "not", "n't", "nothing", "never"}:
             return False
         return bool(words & RESOLVED) or ("thank" in words or "thanks" in words) and bool(
             words & {"sorting", "fixing", "treating", "clearing"})
+
+    @staticmethod
+    def _only_a_tap(reading: _Reading, start: int, sentence: int) -> bool:
+        """'a leaking kitchen tap' is a repair, not a hazard (Awaab's Law names water coming in)."""
+        first, last = reading.bounds[sentence]
+        words = set(reading.lower[first:last])
+        return reading.lower[start].startswith(("leak", "drip")) and bool(words & TAPS) and not words & WATER_COMING_IN
 
     @staticmethod
     def _harm_from_damp(doc: Doc, reading: _Reading, hits: Iterable[Hit]) -> list[str]:

@@ -1,9 +1,10 @@
 """The triage model: one estimator to its callers, in the manner of scikit-learn.
 
 One TF-IDF vocabulary of words (1-2 grams) and characters (2-5 grams within words), joined by a
-frozen pretrained sentence embedding (classifier/encoder.py), feeds two logistic regressions,
-one for kind and one for theme. The embedding carries what a message means in words our data
-never used; TF-IDF carries the housing vocabulary and the marker words of classifier/hints.py. Character n-grams carry typos, "mold"
+frozen pretrained sentence embedding (classifier/encoder.py), feeds one logistic regression per
+head: kind, theme, and the learned halves of the vulnerable and hazard flags. The embedding
+carries what a message means in words our data never used; TF-IDF carries the housing
+vocabulary and the marker words of classifier/hints.py. Character n-grams carry typos, "mold"
 and "plz" to the same place as the correctly spelt words; logistic regression gives usable
 probabilities and trains in seconds (the choice is measured in README's figures). Offering the
 choice to complain uses a threshold on P(complaint) chosen on out-of-fold predictions for recall,
@@ -165,25 +166,32 @@ class TriageModel:
         complaint = list(self.heads_["kind"].classes_).index(COMPLAINT)
         scores = _softmax(logits["kind"] / self.kind_temperature_)[:, complaint]
         self.threshold_ = self._choose_threshold(scores[mask], [k for k, m in zip(kinds_, mask) if m])
-        self.flag_thresholds_ = {}
+        self.flag_thresholds_ = self._flag_thresholds(logits, heads, mask)
+        self.figures["flag_thresholds"] = dict(self.flag_thresholds_)
+        return self
+
+    def _flag_thresholds(self, logits: dict[str, np.ndarray], heads: dict[str, tuple[list[Any], float]],
+                         mask: np.ndarray) -> dict[str, float]:
+        """Where each learned flag may add to the rules: the score at which its out-of-fold
+        precision on the masked (real) examples reaches flag_precision."""
+        found: dict[str, float] = {}
         if "vulnerable" in heads:
-            truth = np.array([bool(v) for v in heads["vulnerable"][0]])
-            usable = mask & np.array([v is not None for v in heads["vulnerable"][0]])
-            score = _softmax(logits["vulnerable"])[:, 1]
-            self.flag_thresholds_["vulnerable"] = _precise_threshold(score[usable], truth[usable], self.flag_precision)
+            labels = heads["vulnerable"][0]
+            usable = mask & np.array([v is not None for v in labels])
+            found["vulnerable"] = _precise_threshold(_softmax(logits["vulnerable"])[usable, 1],
+                                                     np.array([bool(v) for v in labels])[usable], self.flag_precision)
         if "hazard" in heads:
             labels = heads["hazard"][0]
             usable = mask & np.array([h is not None for h in labels])
             p = _softmax(logits["hazard"])
             order = list(self.heads_["hazard"].classes_)
-            some = 1 - p[:, order.index("none")]
-            truth = np.array([h not in (None, "none") for h in labels])
-            self.flag_thresholds_["hazard"] = _precise_threshold(some[usable], truth[usable], self.flag_precision)
-            urgent = np.array([h == "emergency" for h in labels])
-            self.flag_thresholds_["emergency"] = _precise_threshold(
-                p[usable, order.index("emergency")], urgent[usable], self.flag_precision)
-        self.figures["flag_thresholds"] = dict(self.flag_thresholds_)
-        return self
+            found["hazard"] = _precise_threshold((1 - p[:, order.index("none")])[usable],
+                                                 np.array([h not in (None, "none") for h in labels])[usable],
+                                                 self.flag_precision)
+            found["emergency"] = _precise_threshold(p[usable, order.index("emergency")],
+                                                    np.array([h == "emergency" for h in labels])[usable],
+                                                    self.flag_precision)
+        return found
 
     @property
     def kind_model_(self) -> LogisticRegression:

@@ -288,3 +288,31 @@ def test_the_rules_vocabulary_stays_bounded_in_a_long_running_worker(model: Tria
             used.append(_rules())
         assert len(_rules().nlp.vocab) <= CueRules.VOCABULARY_LIMIT + 20
     assert len(used) >= 2, "the rules were built again once their vocabulary had grown"
+
+
+@pytest.mark.parametrize("text,hazard", [
+    ("The radiators have been stone cold for two weeks now and it's December.", "significant"),
+    ("our flat has had no heat since last thursday, the boiler just clicks", "significant"),
+    ("Can someone fix the sticking bedroom door when you're next in the area?", "none"),
+    ("When is the rent going up next year?", "none"),
+])
+def test_a_hazard_is_read_from_what_the_message_means(model: TriageModel, text: str, hazard: str) -> None:
+    assert model.suggest(text).flags.hazard == hazard
+
+
+@pytest.mark.parametrize("text,vulnerable", [
+    ("I suffer with my nerves and the banging upstairs is making it so much worse", True),
+    ("My mum is 85 and can't manage the stairs to the bathroom any more.", True),
+    ("My neighbour's music is too loud at night, can you have a word?", False),
+    ("What day are the bins collected on our road?", False),
+])
+def test_vulnerability_is_read_from_what_the_message_says(model: TriageModel, text: str, vulnerable: bool) -> None:
+    flags = model.suggest(text).flags
+    assert flags.vulnerable is vulnerable
+    if vulnerable:
+        assert flags.cues["vulnerable"]  # the words, or "read from the message as a whole (NN%)"
+
+
+def test_a_message_in_another_language_is_not_offered_the_choice_on_english_features(model: TriageModel) -> None:
+    unhappy = model.suggest("Zgłaszałam to trzy razy i nikt nie przyszedł. Jestem bardzo niezadowolona, to skandal.")
+    assert unhappy.flags.language == "pl" and not unhappy.offer_choice

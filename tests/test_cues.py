@@ -134,3 +134,21 @@ def test_english_has_no_language_flag() -> None:
 def test_survey_replies_are_recognised() -> None:
     assert rules.flags("Survey reply: 3/10, the operative was late.").survey
     assert not rules.flags("My repair is late.").survey
+
+
+@pytest.mark.parametrize("text,hazard", [
+    ("There's a leaking kitchen tap, only a small drip, no rush.", "none"),
+    ("The bathroom tap is leaking through the ceiling into the kitchen below", "significant"),
+    ("water is dripping onto the light fitting in the hall and it flickers", "emergency"),
+    ("rain is coming into the light in the kitchen", "emergency"),
+    ("my light fitting is broken, can someone replace it", "none"),
+    ("i'm 8 months gone and the bedroom is covered in black mould", "significant"),
+])
+def test_hazards_by_what_the_water_does_not_by_one_word(text: str, hazard: str) -> None:
+    assert rules.flags(text).hazard == hazard
+
+
+@pytest.mark.parametrize("text", ["i'm 8 months gone and the bedroom is covered in black mould",
+                                  "I'm a pensioner and I live on my own", "I've been on the sick since my operation"])
+def test_vulnerability_in_residents_own_words(text: str) -> None:
+    assert rules.flags(text).vulnerable

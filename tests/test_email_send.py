@@ -117,3 +117,30 @@ def test_delivery_over_tls_with_login_as_a_council_relay_requires(scheme: str, t
     finally:
         controller.stop()
     assert len(sink.received) == 1
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # the relay under test is careless
+def test_a_password_is_never_sent_to_a_relay_without_tls_unless_allowed(tmp_path: Path) -> None:
+    from intake.email.send import PlainAuthRefused
+
+    attempts: list[str] = []
+
+    def login(server: object, session: object, envelope: object, mechanism: str, auth_data: object) -> object:
+        from aiosmtpd.smtp import AuthResult
+
+        attempts.append(mechanism)
+        return AuthResult(success=True)
+
+    sink, port = Sink(), free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port, authenticator=login, auth_required=True,
+                            auth_require_tls=False)
+    controller.start()
+    try:
+        with pytest.raises(PlainAuthRefused, match="offers no STARTTLS"):
+            Sender(f"smtp://relay:secret@127.0.0.1:{port}", tmp_path).send(build(REPLY, "housing@example.org", "H", NOW))
+        assert attempts == [] and sink.received == []  # the password never left
+        Sender(f"smtp://relay:secret@127.0.0.1:{port}", tmp_path, allow_plain_auth=True).send(
+            build(REPLY, "housing@example.org", "H", NOW))
+    finally:
+        controller.stop()
+    assert len(attempts) == 1 and len(sink.received) == 1

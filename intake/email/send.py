@@ -65,13 +65,22 @@ def build(mail: OutboundEmail, sender: str, sender_name: str, now: dt.datetime) 
     return message
 
 
-class Sender:
-    """Delivers built messages: to an SMTP server when a URL is configured, else to a folder of .eml files."""
+class PlainAuthRefused(smtplib.SMTPException):
+    """The relay would have had the password in clear: no TLS, and plain authentication not allowed."""
 
-    def __init__(self, url: str | None, drop_dir: Path, timeout: float = 30.0) -> None:
+
+class Sender:
+    """Delivers built messages: to an SMTP server when a URL is configured, else to a folder of .eml files.
+
+    A password is sent only inside TLS (smtps://, or STARTTLS on smtp://) unless allow_plain_auth
+    says the relay is on a network the council trusts: a relay that offered AUTH without STARTTLS
+    used to get the password in clear."""
+
+    def __init__(self, url: str | None, drop_dir: Path, timeout: float = 30.0, allow_plain_auth: bool = False) -> None:
         self.url = urlsplit(url) if url else None
         self.drop_dir = drop_dir
         self.timeout = timeout
+        self.allow_plain_auth = allow_plain_auth
         if self.url and self.url.scheme not in ("smtp", "smtps"):
             raise ValueError(f"outbound mail URL must start smtp:// or smtps://, not {self.url.scheme}://")
 
@@ -88,9 +97,14 @@ class Sender:
             client = smtplib.SMTP(host, port or 587, timeout=self.timeout)
         with client:
             client.ehlo()
+            encrypted = self.url.scheme == "smtps"
             if self.url.scheme == "smtp" and client.has_extn("starttls"):
                 client.starttls(context=context)
                 client.ehlo()
+                encrypted = True
+            if self.url.username and not encrypted and not self.allow_plain_auth:
+                raise PlainAuthRefused(f"the mail relay {host}:{port or 587} offers no STARTTLS: refusing to send its "
+                                       "password in clear (TRIAGE_OUTBOUND_SMTP_ALLOW_PLAIN_AUTH=true allows it)")
             if self.url.username:
                 client.login(unquote(self.url.username), unquote(self.url.password or ""))
             client.send_message(message)
