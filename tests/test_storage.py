@@ -238,3 +238,21 @@ def test_a_writer_waiting_for_sqlite_gets_the_lock_as_soon_as_it_is_let_go(tmp_p
     holder.close()
     engine.dispose()
     assert max(late) < 0.03, late
+
+
+def test_text_postgresql_refuses_is_stored_readable_on_every_engine(session: Session, tmp_path: Path) -> None:
+    """A NUL in a mail's text was accepted with 250 and then lost on PostgreSQL: its text could not be written."""
+    from workflow.inbox import Incoming, record_inbound_batch
+
+    incoming = Incoming(channel="email", external_id="<nul@example.net>", received_at=AT, sender="nul\x00@example.net",
+                        subject="Leak\x00", body_text="The ceiling\x00 is leaking \ud800again", new_text="x\x00y")
+    ((message_id, stored),) = record_inbound_batch(session, [incoming], tmp_path)
+    assert stored
+    message = session.get_one(Message, message_id)
+    session.refresh(message)
+    assert (message.subject, message.body_text, message.new_text) == ("Leak\ufffd", "The ceiling\ufffd is leaking \ufffdagain",
+                                                                      "x\ufffdy")
+    message.body_text = "written again\x00 by the parser"
+    session.commit()
+    session.refresh(message)
+    assert message.body_text == "written again\ufffd by the parser"

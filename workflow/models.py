@@ -50,6 +50,35 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+def storable(value: str) -> str:
+    """Text every engine keeps: PostgreSQL refuses NUL in text and lone surrogates are not UTF-8.
+
+    A mail with a NUL in it was stored raw, then failed as its text was written, and no person
+    ever saw it. Such characters become U+FFFD, the mark for a character that could not be read."""
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value)
+    return value
+
+
+class StorableText(TypeDecorator[str]):
+    """Text columns, made storable on every engine before they are written (see storable)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return storable(value) if isinstance(value, str) else value
+
+
+class StorableString(StorableText):
+    impl = String
+    cache_ok = True
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -62,6 +91,7 @@ class Base(DeclarativeBase):
         list[str]: JSON(),
         list[Any]: JSON(),
         bytes: LargeBinary(),
+        str: StorableString(),
     }
 
 
@@ -69,10 +99,10 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(80), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(320))  # where reminders and alerts go
+    username: Mapped[str] = mapped_column(StorableString(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(StorableString(255))
+    role: Mapped[str] = mapped_column(StorableString(20))
+    email: Mapped[str | None] = mapped_column(StorableString(320))  # where reminders and alerts go
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -81,8 +111,8 @@ class Resident(Base):
     __tablename__ = "residents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    display_name: Mapped[str | None] = mapped_column(String(200))
-    language: Mapped[str | None] = mapped_column(String(20))
+    display_name: Mapped[str | None] = mapped_column(StorableString(200))
+    language: Mapped[str | None] = mapped_column(StorableString(20))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     purged_at: Mapped[dt.datetime | None]  # personal details removed after the retention period
 
@@ -100,8 +130,8 @@ class ContactPoint(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
-    channel: Mapped[str] = mapped_column(String(20))
-    address: Mapped[str] = mapped_column(String(320))
+    channel: Mapped[str] = mapped_column(StorableString(20))
+    address: Mapped[str] = mapped_column(StorableString(320))
 
     resident: Mapped[Resident] = relationship(back_populates="contact_points")
 
@@ -113,8 +143,8 @@ class Disclosure(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
-    category: Mapped[str] = mapped_column(String(20))  # disability | vulnerability
-    description: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(StorableString(20))  # disability | vulnerability
+    description: Mapped[str] = mapped_column(StorableText)
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     review_on: Mapped[dt.date | None]
 
@@ -128,7 +158,7 @@ class Adjustment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
-    description: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(StorableText)
     agreed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     review_on: Mapped[dt.date]
     ended_at: Mapped[dt.datetime | None]
@@ -143,10 +173,10 @@ class ContactRestriction(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
-    restriction: Mapped[str] = mapped_column(Text)
-    mode: Mapped[str] = mapped_column(String(30), default="named_contact")  # RestrictionMode
-    contact: Mapped[str | None] = mapped_column(Text)  # the named officer or route the resident was given
-    reason: Mapped[str] = mapped_column(Text)
+    restriction: Mapped[str] = mapped_column(StorableText)
+    mode: Mapped[str] = mapped_column(StorableString(30), default="named_contact")  # RestrictionMode
+    contact: Mapped[str | None] = mapped_column(StorableText)  # the named officer or route the resident was given
+    reason: Mapped[str] = mapped_column(StorableText)
     starts_on: Mapped[dt.date]
     review_on: Mapped[dt.date]
     ended_at: Mapped[dt.datetime | None]
@@ -158,31 +188,31 @@ class Case(Base):
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    reference: Mapped[str] = mapped_column(String(20), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    theme: Mapped[str | None] = mapped_column(String(40))
-    team: Mapped[str | None] = mapped_column(String(80))
-    status: Mapped[str] = mapped_column(String(30), index=True)
+    reference: Mapped[str] = mapped_column(StorableString(20), unique=True)
+    kind: Mapped[str] = mapped_column(StorableString(20))
+    theme: Mapped[str | None] = mapped_column(StorableString(40))
+    team: Mapped[str | None] = mapped_column(StorableString(80))
+    status: Mapped[str] = mapped_column(StorableString(30), index=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
-    channel: Mapped[str | None] = mapped_column(String(20))
+    channel: Mapped[str | None] = mapped_column(StorableString(20))
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     received_on: Mapped[dt.date | None]  # when the complaint was made, the stage 1 clock's start
-    representative: Mapped[str | None] = mapped_column(Text)  # who wrote on the resident's behalf (1.3, 3.6)
-    language: Mapped[str | None] = mapped_column(String(20))
-    hazard: Mapped[str] = mapped_column(String(20), default="none")
+    representative: Mapped[str | None] = mapped_column(StorableText)  # who wrote on the resident's behalf (1.3, 3.6)
+    language: Mapped[str | None] = mapped_column(StorableString(20))
+    hazard: Mapped[str] = mapped_column(StorableString(20), default="none")
     vulnerable: Mapped[bool] = mapped_column(Boolean, default=False)  # a message on it raised the flag (6.1)
     hazard_due_at: Mapped[dt.datetime | None]  # Awaab's Law: made safe (24 h) or inspected (10 working days) by
     hazard_made_safe_at: Mapped[dt.datetime | None]
-    hazard_action: Mapped[str | None] = mapped_column(Text)  # what was done, recorded by an advisor
+    hazard_action: Mapped[str | None] = mapped_column(StorableText)  # what was done, recorded by an advisor
     choice_offered_at: Mapped[dt.datetime | None]
-    choice_answer: Mapped[str | None] = mapped_column(String(20))  # complaint | request
+    choice_answer: Mapped[str | None] = mapped_column(StorableString(20))  # complaint | request
     choice_answered_at: Mapped[dt.datetime | None]
-    refusal_reason: Mapped[str | None] = mapped_column(String(40))
-    refusal_explanation: Mapped[str | None] = mapped_column(Text)
-    withdrawal_note: Mapped[str | None] = mapped_column(Text)
+    refusal_reason: Mapped[str | None] = mapped_column(StorableString(40))
+    refusal_explanation: Mapped[str | None] = mapped_column(StorableText)
+    withdrawal_note: Mapped[str | None] = mapped_column(StorableText)
     ended_on: Mapped[dt.date | None]
-    awaiting: Mapped[str | None] = mapped_column(String(20))  # the question the bot asked and waits on (Awaiting)
-    adjustments_requested: Mapped[str | None] = mapped_column(Text)  # in the resident's words (5.10)
+    awaiting: Mapped[str | None] = mapped_column(StorableString(20))  # the question the bot asked and waits on (Awaiting)
+    adjustments_requested: Mapped[str | None] = mapped_column(StorableText)  # in the resident's words (5.10)
     purged_at: Mapped[dt.datetime | None]  # personal data removed; the figures reports need are kept
 
     resident: Mapped[Resident | None] = relationship()
@@ -215,17 +245,17 @@ class ComplaintStage(Base):
     acknowledgement_due: Mapped[dt.date]
     acknowledged_on: Mapped[dt.date | None]
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    definition: Mapped[str | None] = mapped_column(Text)
-    outcomes_sought: Mapped[str | None] = mapped_column(Text)
-    responsible_for: Mapped[str | None] = mapped_column(Text)
-    not_responsible_for: Mapped[str | None] = mapped_column(Text)
+    definition: Mapped[str | None] = mapped_column(StorableText)
+    outcomes_sought: Mapped[str | None] = mapped_column(StorableText)
+    responsible_for: Mapped[str | None] = mapped_column(StorableText)
+    not_responsible_for: Mapped[str | None] = mapped_column(StorableText)
     response_due: Mapped[dt.date | None]
     responded_on: Mapped[dt.date | None]
-    outcome: Mapped[str | None] = mapped_column(String(20))
-    decision: Mapped[str | None] = mapped_column(Text)
-    reasons: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(StorableString(20))
+    decision: Mapped[str | None] = mapped_column(StorableText)
+    reasons: Mapped[str | None] = mapped_column(StorableText)
     remedies: Mapped[list[str]] = mapped_column(default=list)
-    remedy_detail: Mapped[str | None] = mapped_column(Text)
+    remedy_detail: Mapped[str | None] = mapped_column(StorableText)
     auto_acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)  # by the scheduler on the last day
     update_every_days: Mapped[int | None] = mapped_column(Integer)  # agreed update interval, working days (5.9)
     next_update_on: Mapped[dt.date | None]
@@ -249,9 +279,9 @@ class Extension(Base):
     stage_id: Mapped[int] = mapped_column(ForeignKey("complaint_stages.id"))
     agreed_on: Mapped[dt.date]
     days: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str] = mapped_column(Text)
-    good_reason: Mapped[str | None] = mapped_column(Text)  # needed beyond the Code's bound
-    ombudsman_details: Mapped[str] = mapped_column(Text)  # what the resident was told
+    reason: Mapped[str] = mapped_column(StorableText)
+    good_reason: Mapped[str | None] = mapped_column(StorableText)  # needed beyond the Code's bound
+    ombudsman_details: Mapped[str] = mapped_column(StorableText)  # what the resident was told
     previous_due: Mapped[dt.date]
     new_due: Mapped[dt.date]
 
@@ -266,7 +296,7 @@ class OutstandingAction(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     stage_number: Mapped[int] = mapped_column(Integer)
-    description: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(StorableText)
     due_on: Mapped[dt.date | None]
     done_on: Mapped[dt.date | None]
 
@@ -282,14 +312,14 @@ class CaseLink(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     from_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     to_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
-    relation: Mapped[str] = mapped_column(String(40))
+    relation: Mapped[str] = mapped_column(StorableString(40))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class ReferenceCounter(Base):
     __tablename__ = "reference_counters"
 
-    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    prefix: Mapped[str] = mapped_column(StorableString(8), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_number: Mapped[int] = mapped_column(Integer)
 
@@ -306,22 +336,22 @@ class Message(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(20))
-    direction: Mapped[str] = mapped_column(String(10))
-    external_id: Mapped[str | None] = mapped_column(String(998))
+    channel: Mapped[str] = mapped_column(StorableString(20))
+    direction: Mapped[str] = mapped_column(StorableString(10))
+    external_id: Mapped[str | None] = mapped_column(StorableString(998))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
-    sender: Mapped[str | None] = mapped_column(String(320))
+    sender: Mapped[str | None] = mapped_column(StorableString(320))
     recipients: Mapped[list[str]] = mapped_column(default=list)
-    subject: Mapped[str | None] = mapped_column(Text)
-    body_text: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str | None] = mapped_column(StorableText)
+    body_text: Mapped[str] = mapped_column(StorableText, default="")
     raw: Mapped[bytes | None]
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    in_reply_to: Mapped[str | None] = mapped_column(StorableString(998))
     references: Mapped[list[str]] = mapped_column(default=list)
     automatic: Mapped[bool] = mapped_column(Boolean, default=False)  # auto-reply or bounce (RFC 3834)
     defects: Mapped[list[str]] = mapped_column(default=list)
-    new_text: Mapped[str] = mapped_column(Text, default="")  # without quoted history or signature
+    new_text: Mapped[str] = mapped_column(StorableText, default="")  # without quoted history or signature
     options: Mapped[list[str]] = mapped_column(default=list)  # answers offered as buttons on chat channels
     quiet: Mapped[bool] = mapped_column(Boolean, default=False)  # imported from an archive: never answered
     handled_at: Mapped[dt.datetime | None]  # when the conversation dealt with it (see ix_messages_pending)
@@ -337,11 +367,11 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
-    filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(255))
+    filename: Mapped[str] = mapped_column(StorableString(255))
+    content_type: Mapped[str] = mapped_column(StorableString(255))
     size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    path: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(StorableString(64))
+    path: Mapped[str] = mapped_column(StorableString(500))
 
     message: Mapped[Message] = relationship(back_populates="attachments")
 
@@ -354,10 +384,10 @@ class Classification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    model_version: Mapped[str] = mapped_column(String(80))
-    kind: Mapped[str] = mapped_column(String(20))
+    model_version: Mapped[str] = mapped_column(StorableString(80))
+    kind: Mapped[str] = mapped_column(StorableString(20))
     kind_scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    theme: Mapped[str] = mapped_column(String(40))
+    theme: Mapped[str] = mapped_column(StorableString(40))
     theme_scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
     offer_choice: Mapped[bool] = mapped_column(Boolean)
     flags: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -373,10 +403,10 @@ class Review(Base):
     classification_id: Mapped[int] = mapped_column(ForeignKey("classifications.id"))
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    suggested_kind: Mapped[str] = mapped_column(String(20))
-    suggested_theme: Mapped[str] = mapped_column(String(40))
-    confirmed_kind: Mapped[str] = mapped_column(String(20))
-    confirmed_theme: Mapped[str] = mapped_column(String(40))
+    suggested_kind: Mapped[str] = mapped_column(StorableString(20))
+    suggested_theme: Mapped[str] = mapped_column(StorableString(40))
+    confirmed_kind: Mapped[str] = mapped_column(StorableString(20))
+    confirmed_theme: Mapped[str] = mapped_column(StorableString(40))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
@@ -391,8 +421,8 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    actor: Mapped[str] = mapped_column(String(120))
-    action: Mapped[str] = mapped_column(String(60))
+    actor: Mapped[str] = mapped_column(StorableString(120))
+    action: Mapped[str] = mapped_column(StorableString(60))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
@@ -415,7 +445,7 @@ class MailboxCursor(Base):
 
     __tablename__ = "mailbox_cursors"
 
-    mailbox: Mapped[str] = mapped_column(String(500), primary_key=True)
+    mailbox: Mapped[str] = mapped_column(StorableString(500), primary_key=True)
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -432,14 +462,14 @@ class OutboxItem(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
-    channel: Mapped[str] = mapped_column(String(20))
-    address: Mapped[str] = mapped_column(String(320))
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending | sent | failed
+    channel: Mapped[str] = mapped_column(StorableString(20))
+    address: Mapped[str] = mapped_column(StorableString(320))
+    status: Mapped[str] = mapped_column(StorableString(20), default="pending", index=True)  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_by: Mapped[str | None] = mapped_column(StorableString(120))
     claimed_until: Mapped[dt.datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(StorableText)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
 
@@ -452,7 +482,7 @@ class Notice(Base):
     __tablename__ = "notices"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), unique=True)
+    key: Mapped[str] = mapped_column(StorableString(200), unique=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -463,8 +493,8 @@ class ConsoleSession(Base):
     __tablename__ = "console_sessions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(StorableString(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    csrf: Mapped[str] = mapped_column(String(64))
+    csrf: Mapped[str] = mapped_column(StorableString(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
