@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, insert, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.answers import answers_question, read_choice, says_nothing_needed
@@ -101,7 +102,10 @@ class Conversation:
         are parsed and classified first, before the transaction takes SQLite's one write lock, so
         the SMTP server and the web chat can store in the meantime, and then all share one commit.
         If one fails, the transaction is rolled back and the same messages are handled again one
-        per transaction, so only the failing one is marked.
+        per transaction, so only the failing one is marked. A failure of the database itself (its
+        server restarted, SQLite's lock held past the busy timeout) marks nothing: the messages
+        stay waiting and a later pass handles them. A slower classifier made this matter: a
+        message being read when PostgreSQL restarted used to be left for an advisor, unanswered.
 
         On PostgreSQL each message has a transaction of its own. The pick is `FOR UPDATE SKIP
         LOCKED`, so the row stays locked while this worker handles it and other worker processes
@@ -121,6 +125,10 @@ class Conversation:
                 ids = [message.id for message in messages]
                 try:
                     self._handle_together(session, messages, postgres)
+                except OperationalError:  # the database went away or stayed locked: nothing is the message's fault
+                    session.rollback()
+                    log.warning("the database failed while messages %s were handled; they will be handled again", ids)
+                    break
                 except Exception:
                     session.rollback()
                     self._after_failure(ids)
