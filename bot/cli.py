@@ -155,7 +155,7 @@ def run(
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):  # uvicorn hands its signal back to this handler when done
         signal.signal(signum, lambda *_: stopping.set())
-    from bot.models import Stopped
+    from bot.models import ModelBuildFailed, Stopped
     from classifier.encoder import EncoderMismatch
 
     try:
@@ -166,10 +166,12 @@ def run(
     except EncoderMismatch as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
-    except runner.RoleTaken as error:
+    except (runner.RoleTaken, ModelBuildFailed) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
     try:
+        if stopping.is_set():  # asked to stop while starting: uvicorn would install its own handlers
+            return
         if "web" in roles:
             service = running.service
             on_accept = service.use_model if service is not None and service.conversation is not None else None
@@ -205,6 +207,7 @@ def tick(
 ) -> None:
     """One pass of the scheduled work: handle stored messages, acknowledgements, reminders and alerts due,
     hazard clocks, then deliver the outbox."""
+    from bot import runner
     from bot.service import tick as one_pass
 
     context = _context()
@@ -212,6 +215,11 @@ def tick(
         moment = _moment(now)
         context.now = lambda: moment
     context.migrate()
+    try:  # the work of the worker, scheduler and outbox roles: not beside a `triage run` doing it on SQLite
+        runner.take_roles(context, frozenset({"worker", "scheduler", "outbox"}))
+    except runner.RoleTaken as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
     _print_json(one_pass(context, _model(context)))
 
 
@@ -244,9 +252,15 @@ def train_command(
     from bot.models import build
     from classifier import training
 
+    from classifier.encoder import EncoderMismatch
+
     logging.basicConfig(level=logging.WARNING)
     context = _context()
-    summary = build(context, with_reviews=with_reviews)
+    try:
+        summary = build(context, with_reviews=with_reviews)
+    except EncoderMismatch as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     if cross_validate:
         summary["cross_validation"] = training.cross_validate(training.training_examples(
             context.settings.training_data_dir))

@@ -81,6 +81,20 @@ class Turn:
     suggestion: Suggestion | None = None  # read_ahead, once the conversation has asked for it
 
 
+def _database_away(error: OperationalError) -> bool:
+    """The server went away (restart, network) or SQLite stayed locked: the message is not at fault.
+
+    Anything else that PostgreSQL calls operational (a program limit hit by this message's data,
+    SQLSTATE 54) is the message's own failure and is left for an advisor, so one message cannot
+    hold up the queue behind it for ever."""
+    if error.connection_invalidated:
+        return True
+    code = getattr(error.orig, "sqlstate", None)
+    if code is not None:
+        return code.startswith(("08", "57", "53", "40"))  # connection, shutdown, resources, rollback
+    return "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower()
+
+
 class Conversation:
     def __init__(self, sessions: sessionmaker[Session], model: TriageModel, calendar: WorkingCalendar,
                  letters: Letters, team_for: Callable[[str], str], now: Callable[[], dt.datetime],
@@ -125,10 +139,13 @@ class Conversation:
                 ids = [message.id for message in messages]
                 try:
                     self._handle_together(session, messages, postgres)
-                except OperationalError:  # the database went away or stayed locked: nothing is the message's fault
+                except OperationalError as error:
                     session.rollback()
-                    log.warning("the database failed while messages %s were handled; they will be handled again", ids)
-                    break
+                    if not _database_away(error):
+                        self._after_failure(ids)
+                        continue
+                    log.warning("the database failed while messages %s were handled; they wait for the next pass", ids)
+                    return handled - len(ids)  # counted as no work: the loop waits its interval, it does not spin
                 except Exception:
                     session.rollback()
                     self._after_failure(ids)

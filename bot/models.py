@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import signal
 import threading
 import time
 from pathlib import Path
@@ -108,8 +109,12 @@ class Stopped(RuntimeError):
     """The process was asked to stop while the model was being built; nothing half-built was kept."""
 
 
+class ModelBuildFailed(RuntimeError):
+    """The child process building the model ended without a model; its log says why."""
+
+
 def build_apart(settings: Settings, stop: threading.Event | None = None) -> None:
-    """Build the model in a process of its own, so training's memory (about 800 MB at its peak)
+    """Build the model in a process of its own, so training's memory (about 830 MB at its peak)
     is given back before serving starts, and a stop request ends it within half a second. The
     model file is written whole or not at all (TriageModel.save), so a killed build leaves
     nothing a later start would load."""
@@ -119,15 +124,19 @@ def build_apart(settings: Settings, stop: threading.Event | None = None) -> None
     child.start()
     while child.is_alive() and not (stop is not None and stop.is_set()):
         child.join(0.5)
-    if stop is not None and stop.is_set():  # Ctrl-C reaches the child too; SIGTERM only this process
+    if stop is not None and stop.is_set():
         child.terminate()
         child.join(5)
+        if child.is_alive():
+            child.kill()
+            child.join()
         raise Stopped("stopped while building the model; it will be built at the next start")
     if child.exitcode != 0:
-        raise RuntimeError(f"building the model failed (exit code {child.exitcode}); see the log above")
+        raise ModelBuildFailed(f"building the model failed (exit code {child.exitcode}); the log above says why")
 
 
 def _build_here(settings: Settings) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     summary = build(Context(settings), progress=_log_progress(time.perf_counter()))
     log.info("model built in %.0f s: %s", summary["seconds"], json.dumps({k: v for k, v in summary.items()

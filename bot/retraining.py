@@ -58,8 +58,13 @@ class Retrainer:
         except BlockingIOError:
             lock.close()
             return False
-        self._write({"state": "training", "step": "starting", "fraction": 0.0, "by": by, "started": time.time()})
-        threading.Thread(target=self._train, args=(lock, by), name="retraining", daemon=True).start()
+        try:
+            self._write({"state": "training", "step": "starting", "fraction": 0.0, "by": by, "started": time.time()})
+            threading.Thread(target=self._train, args=(lock, by), name="retraining", daemon=True).start()
+        except BaseException:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
+            raise
         return True
 
     def status(self) -> dict[str, Any]:
@@ -77,6 +82,8 @@ class Retrainer:
 
     def accept(self) -> str:
         """Put the candidate in place and into use; returns its version."""
+        if self._locked():
+            raise FileNotFoundError("a candidate is being trained; wait until it is measured")
         if not self.candidate.exists():
             raise FileNotFoundError("there is no candidate model; train one first")
         model = load_model(self.context.settings, self.candidate)
@@ -87,6 +94,8 @@ class Retrainer:
         return model.version
 
     def discard(self) -> None:
+        if self._locked():
+            return  # the training under way writes its own candidate
         self.candidate.unlink(missing_ok=True)
         self.state_file.unlink(missing_ok=True)
 
@@ -100,13 +109,17 @@ class Retrainer:
         try:
             figures = self.propose(progress)
             self._write({"state": "ready", "figures": figures, "by": by, "seconds": round(time.time() - started)})
-            with self.context.sessions() as session:
-                audit.record(session, "model_candidate_trained", by, self.context.now(),
-                             version=figures["candidate"]["version"], n_reviews=figures["n_reviews"])
-                session.commit()
         except Exception as error:  # anything: the supervisor is told, and the current model stays
             log.exception("training a candidate model failed")
             self._write({"state": "failed", "error": f"{type(error).__name__}: {error}", "by": by})
+        else:
+            try:
+                with self.context.sessions() as session:
+                    audit.record(session, "model_candidate_trained", by, self.context.now(),
+                                 version=figures["candidate"]["version"], n_reviews=figures["n_reviews"])
+                    session.commit()
+            except Exception:  # the candidate stands; the record of it is what failed
+                log.exception("recording the trained candidate in the audit trail failed")
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
             lock.close()

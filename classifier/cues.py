@@ -48,7 +48,7 @@ RULES: dict[str, list[str]] = {
         "'s|his|her|my chest", "'s|his|her|my breathing", "ca n't|cannot breathe", "struggl* to breathe",
         "diagnosed", "multiple sclerosis", "arthritis", "stroke", "crutches", "housebound", "bed bound", "bedbound",
         "dialysis", "sickle cell", "chronic pain", "long covid", "special needs", "registered blind", "learning needs",
-        "hearing aid*", "pensioner*", "oap", "#num|#young months gone", "on the sick", "my nerves",
+        "hearing aid*", "pensioner*", "oap", "'m|am|is|'s #num|#young months gone", "on the sick", "my nerves",
     ],
     "emergency": [
         "smell gas", "smell of gas", "gas smell", "smelling gas", "smells of gas", "gas leak*", "carbon monoxide",
@@ -285,7 +285,7 @@ class CueRules:
         """'the leak was fixed', 'thank you for sorting the damp': a hazard that has gone."""
         first, last = reading.bounds[sentence]
         around = [i for i in [*range(first, start), *range(end, last)]
-                  if not (reading.lower[i] == "gone" and reading.lower[i - 1] in {"months", "weeks"})]  # pregnant
+                  if not (reading.lower[i] == "gone" and i > first and reading.lower[i - 1] in {"months", "weeks"})]
         words = {reading.lower[i] for i in around}
         if words & {"still", "again", "back", "but", "however", "not", "n't", "nothing", "never"}:
             return False

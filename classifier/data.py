@@ -65,6 +65,7 @@ def fingerprint(examples: Iterable[Example]) -> str:
     """A hash of exactly what training reads, so a changed corpus is noticed and retrained."""
     digest = hashlib.sha256()
     for e in examples:
-        digest.update(json.dumps([e.text, e.kind, e.theme, e.group], ensure_ascii=False).encode())
+        digest.update(json.dumps([e.text, e.kind, e.theme, e.group, e.vulnerable, e.hazard, e.source is not None],
+                                 ensure_ascii=False).encode())
         digest.update(b"\n")
     return digest.hexdigest()

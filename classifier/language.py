@@ -10,12 +10,13 @@ and in high-accuracy mode cost 388 MB; py3langid called 2 of 20, both below MIN_
 Calling English something else costs more than the reverse: a message marked as another
 language is not offered the choice to complain. So a message counts as another language only
 when the detector is at least MIN_CONFIDENCE sure and the message has enough letters to judge;
-otherwise it is read as English, as before.
+otherwise it is read as English, as before. The language is that of the message's longest
+paragraph: a Welsh sign-off or a quoted line in Polish under an English complaint leave it English.
 """
 
 from __future__ import annotations
 
-import threading
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -28,24 +29,21 @@ LANGUAGES: dict[str, str] = {
 MIN_CONFIDENCE = 0.7
 MIN_LETTERS = 12  # "ok ta", "thanks!!": too little to tell a language by
 
-_lock = threading.Lock()
-
-
 @lru_cache(maxsize=1)
 def _identifier() -> Any:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    with _lock:
-        identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        identifier.set_languages(list(LANGUAGES))
-        return identifier
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(LANGUAGES))
+    return identifier
 
 
 def detect(text: str) -> tuple[str | None, list[str]]:
     """(ISO 639-1 code, the evidence an advisor sees) for a non-English message; (None, []) otherwise."""
-    if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
+    body = max(re.split(r"\n\s*\n|\n(?=\S)", text), key=lambda part: sum(ch.isalpha() for ch in part))
+    if sum(ch.isalpha() for ch in body) < MIN_LETTERS:
         return None, []
-    code, confidence = _identifier().classify(text)
+    code, confidence = _identifier().classify(body)
     if code == "en" or confidence < MIN_CONFIDENCE:
         return None, []
     return code, [f"{LANGUAGES[code]}, {confidence:.0%} sure"]

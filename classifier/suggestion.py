@@ -8,7 +8,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Flags:
-    """Rule-based flags, each with the words that raised it so an advisor can see why."""
+    """Flags raised by the rules (with the words that raised them) or by a learned head (with its
+    reading and score), so an advisor can see why."""
 
     vulnerable: bool = False
     hazard: str = "none"  # none | significant | emergency

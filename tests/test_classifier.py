@@ -313,6 +313,19 @@ def test_vulnerability_is_read_from_what_the_message_says(model: TriageModel, te
         assert flags.cues["vulnerable"]  # the words, or "read from the message as a whole (NN%)"
 
 
+@pytest.mark.parametrize("text", ["Since my husband's heart attack he can't do the stairs",
+                                  "I struggle to get about since my hip went and the lift is broken again"])
+def test_a_disclosure_no_rule_names_is_read_by_the_learned_head(model: TriageModel, text: str) -> None:
+    flags = model.suggest(text).flags
+    assert flags.vulnerable and flags.cues["vulnerable"][0].startswith("read from the message as a whole")
+
+
 def test_a_message_in_another_language_is_not_offered_the_choice_on_english_features(model: TriageModel) -> None:
     unhappy = model.suggest("Zgłaszałam to trzy razy i nikt nie przyszedł. Jestem bardzo niezadowolona, to skandal.")
     assert unhappy.flags.language == "pl" and not unhappy.offer_choice
+
+
+def test_an_english_complaint_with_a_welsh_sign_off_is_english(model: TriageModel) -> None:
+    suggestion = model.suggest("Nobody came to fix the boiler and I am fed up, this is the third time I have asked."
+                               "\n\nDiolch yn fawr,\nSian")
+    assert suggestion.flags.language is None and suggestion.offer_choice

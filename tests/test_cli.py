@@ -121,10 +121,11 @@ def test_make_run_then_demo_then_a_resident_emails_and_answers_complaint(tmp_pat
 
     port, smtp_port = free_port(), free_port()
     env = triage_env(TRIAGE_WEB_PORT=str(port), TRIAGE_SMTP_PORT=str(smtp_port))
-    process = subprocess.Popen([TRIAGE, "run"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+    log = tmp_path / "triage.log"  # a file, not a pipe: a pipe nobody reads fills up and blocks the product
+    process = subprocess.Popen([TRIAGE, "run"], cwd=tmp_path, env=env, stdout=log.open("w"),
                                stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600  # the first start builds the model: 80 s on two idle cores
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
@@ -132,8 +133,9 @@ def test_make_run_then_demo_then_a_resident_emails_and_answers_complaint(tmp_pat
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"triage run did not serve /healthz: {process.stdout.read()}") from None
+                    raise AssertionError(f"triage run did not serve /healthz: {log.read_text()[-3000:]}") from None
                 time.sleep(0.2)
+        assert "building the model: reading" in log.read_text(), "the first start says what it is doing"
         assert body == {"status": "ok", "database": "sqlite"}
         assert (tmp_path / "data" / "model" / "triage.skops").exists(), "the model is built on first start"
 
@@ -190,7 +192,8 @@ def test_roles_split_across_three_processes_share_the_work(tmp_path: Path, train
     env = triage_env(TRIAGE_WEB_PORT=str(port), TRIAGE_SMTP_PORT=str(smtp_port))
 
     def start(roles: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([TRIAGE, "run", "--only", roles], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+        log = tmp_path / f"triage-{roles.replace(',', '-')}.log"  # a file: an unread pipe fills and blocks
+        return subprocess.Popen([TRIAGE, "run", "--only", roles], cwd=tmp_path, env=env, stdout=log.open("a"),
                                 stderr=subprocess.STDOUT, text=True)
 
     def queued_replies() -> int:
@@ -210,7 +213,8 @@ def test_roles_split_across_three_processes_share_the_work(tmp_path: Path, train
                     break
             except OSError:
                 if front.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"the web role did not start: {front.stdout.read()}") from None  # type: ignore[union-attr]
+                    log = (tmp_path / "triage-smtp-web.log").read_text()[-3000:]
+                    raise AssertionError(f"the web role did not start: {log}") from None
                 time.sleep(0.2)
         with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
             client.sendmail("split@example.net", ["housing@example.org"],

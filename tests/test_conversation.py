@@ -312,3 +312,28 @@ def test_a_letter_that_cannot_be_answered_is_left_for_an_advisor_and_the_letters
         assert failed is not None and failed.handled_at is not None and failed.case_id is None
         actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.message_id == failed.id)))
     assert actions == ["message_received", "handling_failed"]
+
+
+def test_a_message_read_while_the_database_went_away_is_answered_on_a_later_pass(desk: Desk, monkeypatch) -> None:
+    """PostgreSQL restarted while the first message was read; it was marked for an advisor and never answered."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.conversation import Conversation
+
+    desk.write("When are the bins collected on our road?", sender="bins@example.net")
+    handle = Conversation._handle_together
+    failures = []
+
+    def connection_lost(self, session, messages, postgres):  # noqa: ANN001, ANN202 - the real method's shape
+        if not failures:
+            failures.append(len(messages))
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"), connection_invalidated=True)
+        return handle(self, session, messages, postgres)
+
+    monkeypatch.setattr(Conversation, "_handle_together", connection_lost)
+    assert desk.replies() == [] and failures == [1]
+    with desk.context.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "handling_failed")) == 0
+    (reply,) = desk.replies()
+    assert reference_in(reply)

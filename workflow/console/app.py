@@ -388,7 +388,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             if step == "accept":
                 try:
                     version = training.accept()
-                except FileNotFoundError as error:
+                except (FileNotFoundError, ValueError) as error:  # none, still training, or unreadable
                     return render("error.html", 400, user=user, csrf=console_session.csrf, message=str(error))
                 audit.record(session, "model_switched", user.username, now(), version=version)
                 session.commit()
