@@ -114,7 +114,7 @@ class ModelBuildFailed(RuntimeError):
 
 
 def build_apart(settings: Settings, stop: threading.Event | None = None) -> None:
-    """Build the model in a process of its own, so training's memory (about 830 MB at its peak)
+    """Build the model in a process of its own, so training's memory (about 1 GB at its peak)
     is given back before serving starts, and a stop request ends it within half a second. The
     model file is written whole or not at all (TriageModel.save), so a killed build leaves
     nothing a later start would load."""
