@@ -140,7 +140,7 @@ def run(
 
     from bot import runner
     from bot.retraining import Retrainer
-    from bot.web import create_app
+    from bot.web import WithoutQuery, create_app
 
     try:
         roles = runner.parse_roles(only)
@@ -176,6 +176,7 @@ def run(
             service = running.service
             on_accept = service.use_model if service is not None and service.conversation is not None else None
             app = create_app(context, Retrainer(context, on_accept=on_accept))
+            logging.getLogger("uvicorn.access").addFilter(WithoutQuery())
             uvicorn.run(app, host=context.settings.web_host, port=context.settings.web_port)
         else:
             stopping.wait()

@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     closure_days: str = ""
     teams: dict[str, str] = {}
     training_data_dir: Path = Path(__file__).resolve().parents[1] / "training_data"
+    api_docs: bool = False  # serve /openapi.json and /docs (the list of every route) for developers
     encoder_file: Path | None = None  # the pinned ONNX sentence encoder, where its package cannot be installed
 
     @field_validator("mail_domains", "imap_urls", mode="before")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -13,8 +15,22 @@ from bot.telegram_intake import telegram_webhook
 from bot.webchat_intake import webchat
 
 
+class WithoutQuery(logging.Filter):
+    """Access-log lines without the query string: an advisor's search for a resident's name or
+    address was written into every log line of the console's search page."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
+            path = record.args[2]
+            if "?" in path:
+                record.args = (*record.args[:2], path.split("?", 1)[0] + "?…", *record.args[3:])
+        return True
+
+
 def create_app(context: Context, retrainer: Retrainer | None = None) -> FastAPI:
-    app = FastAPI(title=f"{context.settings.landlord_name} housing triage", docs_url=None, redoc_url=None)
+    api_docs = context.settings.api_docs  # the route list is a map for an attacker: off unless asked for
+    app = FastAPI(title=f"{context.settings.landlord_name} housing triage", docs_url="/docs" if api_docs else None,
+                  redoc_url=None, openapi_url="/openapi.json" if api_docs else None)
 
     @app.get("/healthz")
     def health() -> JSONResponse:

@@ -302,3 +302,41 @@ def test_sigterm_while_the_first_start_builds_the_model_stops_within_seconds(tmp
     assert "stopped while building the model" in rest
     assert not (tmp_path / "data" / "model" / "triage.skops").exists()
     assert "building the model from" in "".join(lines)
+
+
+def test_the_access_log_keeps_no_search_terms_and_the_route_list_is_not_public(tmp_path: Path) -> None:
+    """An advisor's search for a resident's address was written into the log; /openapi.json listed every route."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    from tests.servers import free_port
+
+    port = free_port()
+    env = triage_env(TRIAGE_DATA_DIR=str(tmp_path / "data"), TRIAGE_WEB_PORT=str(port))
+    log = tmp_path / "triage.log"
+    process = subprocess.Popen([TRIAGE, "run", "--only", "web"], cwd=tmp_path, env=env, stdout=log.open("w"),
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None, log.read_text()[-2000:]
+                time.sleep(0.2)
+        for path in ("/console/search?q=Flat+4+Oak+Road", "/openapi.json", "/docs"):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5).close()
+                status = 200
+            except urllib.error.HTTPError as error:
+                status = error.code
+            if path != "/console/search?q=Flat+4+Oak+Road":
+                assert status == 404, path
+        time.sleep(0.5)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    written = log.read_text()
+    assert "/console/search?" in written and "Oak" not in written
