@@ -136,6 +136,7 @@ class TriageModel:
         vulnerable and hazard labels, where given, teach the learned half of those flags.
         progress, when given, hears what is being done and how far it has got (fraction 0-1)."""
         say = progress or (lambda step, fraction: None)
+        self._parts_cache = self._stacked_cache = None  # made again from what this fit learns
         clean = [normalise(t) for t in texts]
         hinted = [with_hints(t) for t in clean]
         embedded = np.zeros((len(clean), encoders.DIMENSIONS), dtype=np.float32)
