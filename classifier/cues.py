@@ -211,6 +211,9 @@ class CueRules:
         for needed, matcher in optional:
             if all(not alternatives.isdisjoint(reading.words) for alternatives in needed):
                 matches.update(matcher(doc))
+        # Words another rule matched ("8 months gone") are that rule's, not a sign a hazard was put right.
+        claimed = {i for match_id, start, end in matches if self.nlp.vocab.strings[match_id] == "vulnerable"
+                   for i in range(start, end)}
         for match_id, start, end in sorted(matches, key=lambda m: (m[1], -m[2])):
             rule = self.nlp.vocab.strings[match_id]
             sentence = reading.sentence_of[start]
@@ -219,7 +222,7 @@ class CueRules:
             if rule != "vulnerable" and not self._contains_negation(reading, start, end) and self._negated(
                     reading, start, sentence):
                 continue
-            if rule in ("emergency", "significant") and self._put_right(reading, start, end, sentence):
+            if rule in ("emergency", "significant") and self._put_right(reading, start, end, sentence, claimed):
                 continue
             if rule == "significant" and self._only_a_tap(reading, start, sentence):
                 continue
@@ -281,12 +284,10 @@ class CueRules:
         return False
 
     @staticmethod
-    def _put_right(reading: _Reading, start: int, end: int, sentence: int) -> bool:
+    def _put_right(reading: _Reading, start: int, end: int, sentence: int, claimed: set[int]) -> bool:
         """'the leak was fixed', 'thank you for sorting the damp': a hazard that has gone."""
         first, last = reading.bounds[sentence]
-        around = [i for i in [*range(first, start), *range(end, last)]
-                  if not (reading.lower[i] == "gone" and i > first and reading.lower[i - 1] in {"months", "weeks"})]
-        words = {reading.lower[i] for i in around}
+        words = {reading.lower[i] for i in [*range(first, start), *range(end, last)] if i not in claimed}
         if words & {"still", "again", "back", "but", "however", "not", "n't", "nothing", "never"}:
             return False
         return bool(words & RESOLVED) or ("thank" in words or "thanks" in words) and bool(

@@ -168,7 +168,6 @@ class TriageModel:
         scores = _softmax(logits["kind"] / self.kind_temperature_)[:, complaint]
         self.threshold_ = self._choose_threshold(scores[mask], [k for k, m in zip(kinds_, mask) if m])
         self.flag_thresholds_ = self._flag_thresholds(logits, heads, mask)
-        self.figures["flag_thresholds"] = dict(self.flag_thresholds_)
         return self
 
     def _flag_thresholds(self, logits: dict[str, np.ndarray], heads: dict[str, tuple[list[Any], float]],
