@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.service import tick
 from tests.desk import Desk
-from tests.servers import chromium, web_server
+from tests.servers import chromium, unavailable, web_server
 from workflow.models import Case, Message, Review, User
 from workflow.users import add_user
 
@@ -429,4 +429,44 @@ def test_every_page_meets_contrast_and_shows_focus_in_document_order(browser: An
                 return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2; })()""")
             assert outline, (path, visited[-1])
         assert visited == in_order, path
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def axe_js(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """axe-core from the npm registry, installed into a folder of the test run's own."""
+    import shutil
+    import subprocess
+
+    if shutil.which("npm") is None:
+        unavailable("npm is not installed")
+    folder = tmp_path_factory.mktemp("axe")
+    result = subprocess.run(["npm", "install", "--prefix", str(folder), "--no-audit", "--no-fund", "axe-core@4"],
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        unavailable(f"npm could not install axe-core: {result.stderr[-500:]}")
+    return folder / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Any, axe_js: Path) -> list[str]:
+    page.add_script_tag(path=str(axe_js))
+    result = page.evaluate('axe.run(document, {runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]})')
+    return [f"{v['id']}: {[n['target'] for n in v['nodes']]}" for v in result["violations"]]
+
+
+@pytest.mark.slow
+def test_the_retraining_page_passes_axe_while_idle_training_and_ready(browser: Any, console: tuple[str, Desk],
+                                                                      axe_js: Path) -> None:
+    url, _ = console
+    context = browser.new_context(bypass_csp=True)  # only this context: axe is an injected script
+    page = context.new_page()
+    page.set_default_timeout(180_000)
+    sign_in(page, url, "sam")
+    page.goto(f"{url}/console/model")
+    assert axe_violations(page, axe_js) == []
+    page.get_by_role("button", name="Train a candidate with the reviews").click()
+    page.get_by_role("progressbar").wait_for()
+    assert axe_violations(page, axe_js) == []
+    page.get_by_role("table").wait_for()  # the page refreshes itself until the candidate is measured
+    assert axe_violations(page, axe_js) == []
     context.close()

@@ -115,6 +115,10 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
     def stylesheet() -> Response:
         return FileResponse(HERE / "static" / "console.css", media_type="text/css")
 
+    @router.get("/static/progress.js")
+    def progress_script() -> Response:
+        return FileResponse(HERE / "static" / "progress.js", media_type="text/javascript")
+
     @router.get("/login", response_class=HTMLResponse)
     def login_page(error: str | None = None) -> Response:
         token = secrets.token_urlsafe(16)
