@@ -61,6 +61,70 @@ def wait_for_port(port: int, why_not: Callable[[], str | None], timeout: float =
             time.sleep(0.1)
 
 
+def imap_login_works(port: int, user: str, password: str, ca_file: Path | None, why_not: Callable[[], str | None],
+                     timeout: float = 60.0, log: Callable[[], str] = lambda: "") -> None:
+    """Return once an IMAP LOGIN as user succeeds on 127.0.0.1:port (IMAPS when ca_file is given).
+    why_not() is asked between tries, as in wait_for_port."""
+    import ssl
+
+    from imapclient import IMAPClient
+    from imapclient.exceptions import IMAPClientError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            context = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
+            with IMAPClient("127.0.0.1", port=port, ssl=ca_file is not None, ssl_context=context, timeout=10) as imap:
+                imap.login(user, password)
+            return
+        except (IMAPClientError, OSError) as error:
+            reason = why_not()
+            if reason is not None or time.monotonic() > deadline:
+                raise RuntimeError(reason or f"no IMAP LOGIN on port {port} within {timeout:.0f} s ({error!r}):\n"
+                                   f"{log()}") from None
+            time.sleep(0.05)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is pid."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[1] == str(pid):
+                found.append(int(entry.name))
+    return found
+
+
+def _is_dovecot(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().startswith(b"dovecot/")
+    except OSError:
+        return False
+
+
+def _wait_gone(pids: list[int], timeout: float, message: Callable[[], str]) -> None:
+    deadline = time.monotonic() + timeout
+    while any(_alive(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            raise RuntimeError(message())
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a child of ours that exited but was not reaped is gone too
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def _as_postgres(argv: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return argv
@@ -215,27 +279,46 @@ service anvil {{
   chroot =
 }}
 """)
+    def log() -> str:
+        return (base / "dovecot.log").read_text() if (base / "dovecot.log").exists() else ""
+
     def start() -> None:
         # Dovecot daemonises and its children inherit our pipes: capture nothing, read its log instead.
         subprocess.run([dovecot, "-c", str(base / "dovecot.conf")], check=True, stdin=subprocess.DEVNULL,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        # Ready means a LOGIN succeeds, not that the port is open: the port opens before the auth
+        # process is up ("disconnected before auth was ready" in its log), and a test that restarts
+        # the server must find it whole.
+        imap_login_works(port, user, password, tls[0] if tls else None,
+                         lambda: f"dovecot did not start:\n{log()}" if not master_alive() else None,
+                         timeout=60, log=log)
+
+    def master_alive() -> bool:
         try:
-            wait_for_port(port, lambda: None, timeout=20)
-        except RuntimeError:
-            log = base / "dovecot.log"
-            raise RuntimeError(log.read_text() if log.exists() else "dovecot did not start") from None
+            os.kill(int((base / "run" / "master.pid").read_text().strip()), 0)
+            return True
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return False
 
     def stop() -> None:
+        """The master and every process it started. Dovecot 2.3.19 here leaves an established IMAP session
+        running after its master has gone (shutdown_clients = yes notwithstanding), so a client was
+        never cut off by a "restart"; its sessions are ended as a real restart ends them."""
         pid_file = base / "run" / "master.pid"
-        if pid_file.exists():
+        try:
+            pid = int(pid_file.read_text().strip())
+            children = _children(pid)
+            os.kill(pid, 15)
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return
+        _wait_gone([pid], 60, lambda: f"dovecot (pid {pid}) was still running 60 s after SIGTERM:\n{log()}")
+        left = [child for child in children if _is_dovecot(child)]
+        for child in left:
             try:
-                pid = int(pid_file.read_text().strip())
-                os.kill(pid, 15)
-                for _ in range(100):  # until the master and its listeners are gone
-                    os.kill(pid, 0)
-                    time.sleep(0.05)
-            except (ProcessLookupError, ValueError):
+                os.kill(child, 15)  # an imap session answers with "* BYE Server shutting down." and exits
+            except ProcessLookupError:
                 pass
+        _wait_gone(left, 30, lambda: f"dovecot's processes {left} were still running 30 s after SIGTERM")
 
     def restart() -> None:
         stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from bot.context import Context
 from bot.email_intake import mailbox_poller
 from bot.settings import Settings
 from intake.email.imap import MailboxConfig, MailboxPoller
+from intake.message import InboundMessage
 from tests.servers import dovecot_server
 from workflow.inbox import load_cursor, save_cursor
 from workflow.models import Message
@@ -137,7 +139,7 @@ def test_idle_picks_up_new_mail_while_running(context: Context, imap_port: int) 
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
     try:
-        time.sleep(0.5)
+        assert running.listening.wait(30), "the poller never reached IDLE"
         append(imap_port, letter(7))
         deadline = time.monotonic() + 15
         while stored_ids(context) != ["<imap-7@example.net>"]:
@@ -147,6 +149,66 @@ def test_idle_picks_up_new_mail_while_running(context: Context, imap_port: int) 
         running.stop()
         thread.join(timeout=15)
     assert not thread.is_alive()
+
+
+@contextmanager
+def stopped_after(reader: MailboxPoller, seconds: float = 30) -> Iterator[None]:
+    """Stops the poller if the block takes longer than seconds, so a wait that never ends fails the test."""
+    timer = threading.Timer(seconds, reader.stop)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+    assert not reader.stopping.is_set(), f"still waiting after {seconds} s"
+
+
+def test_mail_announced_while_a_pass_reads_is_read_in_the_same_pass(context: Context, imap_port: int) -> None:
+    """Dovecot announces mail that arrives during a pass (an EXISTS after a FETCH or STORE) once, and
+    IDLE does not announce it again: a poller that went to IDLE then left it unread."""
+    append(imap_port, letter(1))
+    arriving = [letter(2), letter(3)]
+    reader = poller(context, imap_port)
+    store = reader.store
+
+    def store_while_mail_arrives(message: InboundMessage) -> None:
+        store(message)
+        if arriving:
+            append(imap_port, *arriving)
+            arriving.clear()
+
+    reader.store = store_while_mail_arrives  # type: ignore[method-assign]
+    with reader.connect() as imap:
+        assert reader.poll_once(imap) == 3
+    assert stored_ids(context) == [f"<imap-{n}@example.net>" for n in (1, 2, 3)]
+
+
+def test_mail_that_arrives_just_before_idle_ends_the_idle(context: Context, imap_port: int) -> None:
+    """Dovecot reports it right after "+ idling", often in the same packet: reading the continuation line
+    buffered the EXISTS too, and IMAPClient.idle_check, which waits on the socket, never saw it."""
+    reader = poller(context, imap_port)
+    with reader.connect() as imap:
+        assert reader.poll_once(imap) == 0
+        append(imap_port, letter(1))  # after the pass's last command, before IDLE
+        with stopped_after(reader):
+            reader.wait_for_mail(imap)
+        assert reader.poll_once(imap) == 1
+
+
+def test_a_connection_closed_during_idle_ends_the_idle_with_an_error(context: Context, imap_port: int) -> None:
+    """No BYE (a dropped connection, a killed server): the socket reads as closed, IMAPClient.idle_check
+    then returns nothing at once, every time; the poller must not spin there until idle_seconds."""
+    import socket
+
+    reader = poller(context, imap_port)
+    with reader.connect() as imap:
+        assert reader.poll_once(imap) == 0
+        closing = threading.Thread(target=lambda: (reader.listening.wait(30),
+                                                   imap.socket().shutdown(socket.SHUT_RDWR)))
+        closing.start()
+        with stopped_after(reader), pytest.raises((IMAPClientError, OSError)):
+            reader.wait_for_mail(imap)
+        closing.join()
 
 
 def test_mailbox_urls() -> None:

@@ -5,11 +5,17 @@ then moved to the processed folder or flagged \\Seen; the cursor (UIDVALIDITY an
 moves last. A crash between any two steps means the message is fetched again, and storage
 recognises it by its Message-ID. Parsing never raises, so an unreadable message is stored raw
 like any other.
+
+A server announces new mail once, in an untagged EXISTS, during whatever command is running
+when the mail arrives; IDLE does not announce it again. So a pass runs again at once when mail
+was announced while it read, and a connection in IDLE is left as soon as anything (a response,
+or the connection closing) arrives.
 """
 
 from __future__ import annotations
 
 import logging
+import select
 import ssl
 import threading
 import time
@@ -61,11 +67,16 @@ class MailboxConfig:
 
 class MailboxPoller:
     def __init__(self, config: MailboxConfig, store: Store, load_cursor: LoadCursor, save_cursor: SaveCursor,
-                 poll_seconds: float = 60.0, idle_seconds: float = 300.0, timeout: float = 60.0) -> None:
+                 poll_seconds: float = 60.0, idle_seconds: float = 300.0, timeout: float = 60.0,
+                 first_backoff_seconds: float = 0.5, max_backoff_seconds: float = 60.0) -> None:
         self.config = config
         self.store, self.load_cursor, self.save_cursor = store, load_cursor, save_cursor
         self.poll_seconds, self.idle_seconds, self.timeout = poll_seconds, idle_seconds, timeout
+        self.first_backoff_seconds, self.max_backoff_seconds = first_backoff_seconds, max_backoff_seconds
         self.stopping = threading.Event()
+        # Set while the poller has read everything and listens (in IDLE, or between polls) on a live
+        # connection, so mail arriving now is picked up; clear while it reads, reconnects or backs off.
+        self.listening = threading.Event()
 
     def connect(self) -> IMAPClient:
         context = ssl.create_default_context(cafile=self.config.ca_file)
@@ -83,8 +94,16 @@ class MailboxPoller:
         return client
 
     def poll_once(self, client: IMAPClient) -> int:
-        """Store every message after the cursor; returns how many were handed to store."""
+        """Store every message after the cursor, and any the server announces meanwhile; returns how many
+        were handed to store."""
+        handled = self._pass(client)
+        while _announced_new_mail(client) and not self.stopping.is_set():
+            handled += self._pass(client)
+        return handled
+
+    def _pass(self, client: IMAPClient) -> int:
         selected = client.select_folder(self.config.folder)
+        _announced_new_mail(client)  # the SELECT's own EXISTS: the SEARCH below sees those messages
         uidvalidity = int(selected[b"UIDVALIDITY"])
         cursor = self.load_cursor(self.config.key)
         last = cursor[1] if cursor and cursor[0] == uidvalidity else 0
@@ -108,38 +127,92 @@ class MailboxPoller:
         return len(uids)
 
     def run(self) -> None:
-        """Poll until stopped: IDLE where the server offers it, else every poll_seconds; reconnect with backoff."""
-        backoff = 1.0
+        """Poll until stopped: IDLE where the server offers it, else every poll_seconds.
+
+        A failed connection or pass is retried after first_backoff_seconds, doubling up to
+        max_backoff_seconds; a pass that completes starts the backoff again from the beginning, so a
+        server that was briefly down (restarted, or not yet up when the poller started) is read again
+        within about a second of its return.
+        """
+        backoff = self.first_backoff_seconds
         while not self.stopping.is_set():
             try:
                 client = self.connect()
+                log.info("mailbox %s: connected", self.config.key)
                 try:
-                    backoff = 1.0
                     while not self.stopping.is_set():
                         self.poll_once(client)
-                        self._wait(client)
+                        backoff = self.first_backoff_seconds
+                        self.wait_for_mail(client)
                 finally:
+                    self.listening.clear()
                     try:
                         client.logout()
                     except (IMAPClientError, OSError):
                         pass
             except (IMAPClientError, OSError) as error:
-                log.warning("mailbox %s: %s; reconnecting in %.0fs", self.config.key, type(error).__name__, backoff)
+                log.warning("mailbox %s: %s; reconnecting in %.1fs", self.config.key, type(error).__name__, backoff)
                 self.stopping.wait(backoff)
-                backoff = min(backoff * 2, 300.0)
+                backoff = min(backoff * 2, self.max_backoff_seconds)
 
-    def _wait(self, client: IMAPClient) -> None:
+    def wait_for_mail(self, client: IMAPClient) -> None:
+        """Return when the server says anything, the connection closes, idle_seconds pass or the poller is
+        stopped (without IDLE: after poll_seconds, or when stopped)."""
         if not client.has_capability("IDLE"):
-            self.stopping.wait(self.poll_seconds)
+            self.listening.set()
+            try:
+                self.stopping.wait(self.poll_seconds)
+            finally:
+                self.listening.clear()
             return
         client.idle()
         try:
+            # Dovecot sends "+ idling" and the EXISTS for mail that came since the last command in one
+            # packet; reading the first line buffered the rest, where IMAPClient.idle_check (which
+            # waits on the socket) would never look.
+            if _buffered(client):
+                return
+            self.listening.set()
             deadline = time.monotonic() + self.idle_seconds
             while not self.stopping.is_set() and time.monotonic() < deadline:
-                if client.idle_check(timeout=1):
+                if _readable(client, 1.0):
+                    # A response, or the server closed the connection without a BYE: idle_check then
+                    # returns nothing (it swallows the EOF), and idle_done below raises, so we reconnect.
+                    client.idle_check(timeout=0)
                     break
         finally:
+            self.listening.clear()
             client.idle_done()
 
     def stop(self) -> None:
         self.stopping.set()
+
+
+def _announced_new_mail(client: IMAPClient) -> bool:
+    """Whether the server announced new mail (an untagged EXISTS) since this was last asked; forgets it.
+
+    IMAPClient keeps the untagged responses that come with other commands in its imaplib
+    connection and offers no public way to read them.
+    """
+    responses = client._imap.untagged_responses
+    responses.pop("RECENT", None)
+    return responses.pop("EXISTS", None) is not None
+
+
+def _buffered(client: IMAPClient) -> bool:
+    """Whether a response has already been read off the socket into the connection's buffer."""
+    sock = client.socket()
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        return bool(client._imap.file.peek(1))  # reads the socket only if the buffer is empty, without waiting
+    except OSError:  # nothing yet (on TLS, SSLWantReadError)
+        return False
+    finally:
+        sock.settimeout(timeout)
+
+
+def _readable(client: IMAPClient, timeout: float) -> bool:
+    poller = select.poll()
+    poller.register(client.socket().fileno(), select.POLLIN)
+    return bool(poller.poll(timeout * 1000))

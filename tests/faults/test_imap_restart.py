@@ -34,16 +34,19 @@ def test_dovecot_restarted_mid_poll_the_poller_reconnects_and_stores_each_messag
                 return Counter(session.scalars(select(Message.external_id)))
 
         try:
+            # Its own signal, not a guess: connected, read everything, and in IDLE.
+            assert running.listening.wait(60), "the poller never connected"
             append(port, *(letter(n) for n in range(30)))
             deadline = time.monotonic() + 30
             while len(stored()) < 10:
-                assert time.monotonic() < deadline, "the poller did not start storing"
+                assert time.monotonic() < deadline, f"the poller did not start storing ({len(stored())} of 10)"
                 time.sleep(0.05)
-            DOVECOT_RESTARTS[port]()  # the server goes away in the middle of the poll, then comes back
+            DOVECOT_RESTARTS[port]()  # the server goes away in the middle of the poll, then comes back (LOGIN works)
             append(port, *(letter(n) for n in range(30, 60)))
             deadline = time.monotonic() + 90
             while len(stored()) < 60:
-                assert time.monotonic() < deadline, f"only {len(stored())} of 60 stored after the restart"
+                assert time.monotonic() < deadline, (f"only {len(stored())} of 60 stored after the restart; the poller"
+                                                     f" is {'' if running.listening.is_set() else 'not '}in IDLE")
                 time.sleep(0.2)
         finally:
             running.stop()
