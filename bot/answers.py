@@ -4,6 +4,10 @@ The choice question names two keywords (COMPLAINT, REQUEST) and chat shows two b
 people answer as they speak: "yes please make it a complaint", "just fix it", "no I don't want
 to complain". A refusal of a complaint is checked before the word complaint, because "I don't
 want to complain" contains it.
+
+An answer is read from the message's first READ_WORDS words: a long letter is a message of its
+own, not an answer, and every pattern here then reads a bounded text however big the letter.
+The patterns are unambiguous anyway (literal alternatives, optional words of fixed spelling).
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import re
 
 from workflow.vocabulary import Awaiting, ChoiceAnswer
+
+READ_WORDS = 1000  # about four pages
 
 _REQUEST = re.compile(
     r"\b(request|just (fix|sort|repair|do|get|send|come)|(no|not|don'?t|do not|dont|without)( want| need| wish)?"
@@ -32,9 +38,15 @@ _NOTHING = re.compile(
 )
 
 
+def _words(text: str) -> str:
+    """The first READ_WORDS words, one space between: splitting stops there, so a 25 MB letter
+    costs no more than a page."""
+    return " ".join(text.split(maxsplit=READ_WORDS)[:READ_WORDS])
+
+
 def read_choice(text: str) -> ChoiceAnswer | None:
     """The resident's choice, or None when the words do not say; never guesses a complaint away."""
-    words = " ".join(text.split()).strip()
+    words = _words(text)
     bare = words.lower().strip(" .!")
     if bare in _BARE:
         return _BARE[bare]
@@ -47,7 +59,7 @@ def read_choice(text: str) -> ChoiceAnswer | None:
 
 def says_nothing_needed(text: str) -> bool:
     """'No', 'none', 'I'm fine': the resident needs no adjustment."""
-    return bool(_NOTHING.match(" ".join(text.split())))
+    return bool(_NOTHING.match(_words(text)))
 
 
 _HELP_WORDS = re.compile(
@@ -67,4 +79,5 @@ def answers_question(awaiting: str, text: str) -> bool:
     """
     if awaiting != Awaiting.ADJUSTMENTS:
         return True
-    return len(text.split()) <= 8 or says_nothing_needed(text) or bool(_HELP_WORDS.search(text))
+    words = _words(text)  # the help words are single words, or end in one: spacing does not change a match
+    return len(words.split()) <= 8 or says_nothing_needed(words) or bool(_HELP_WORDS.search(words))

@@ -98,7 +98,9 @@ _RECORD = insert(Message).returning(Message.id)  # built once: enqueue runs for 
 _QUEUE = insert(OutboxItem)
 
 
-_REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv)\s*(\[\d+\])?\s*:\s*)+", re.I)
+# One \s* between prefix and colon, not two side by side around an absent "[2]": a subject of
+# "Re", 20,000 spaces and no colon had the engine try every split of the spaces (1.4 s).
+_REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv)\s*(\[\d+\]\s*)?:\s*)+", re.I)
 
 
 def reply_subject(subject: str | None, fallback: str) -> str:

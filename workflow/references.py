@@ -16,6 +16,8 @@ from workflow.db import conflict_insert
 from workflow.models import ReferenceCounter
 from workflow.vocabulary import REFERENCE_PREFIX
 
+READ_CHARS = 100_000  # of a message searched for references: about forty pages
+MAX_QUOTED = 20  # distinct references looked up for one message
 REFERENCE_PATTERN = re.compile(r"\b(" + "|".join(sorted(REFERENCE_PREFIX.values())) + r")-(\d{4})-(\d{5,})\b", re.I)
 
 
@@ -42,5 +44,14 @@ _BUMP = (update(ReferenceCounter)
 
 
 def find_references(text: str) -> list[str]:
-    """References quoted in a subject or body, normalised to upper case, in order of appearance."""
-    return [f"{m.group(1).upper()}-{m.group(2)}-{m.group(3)}" for m in REFERENCE_PATTERN.finditer(text)]
+    """References quoted in a subject or body, normalised to upper case, each once, in order of appearance.
+
+    Read from the first READ_CHARS characters, at most MAX_QUOTED of them: each is looked up in
+    the database, and a 25 MB letter of references must cost no more than a letter quoting a few.
+    """
+    found: dict[str, None] = {}
+    for match in REFERENCE_PATTERN.finditer(text, 0, READ_CHARS):
+        found[f"{match.group(1).upper()}-{match.group(2)}-{match.group(3)}"] = None
+        if len(found) == MAX_QUOTED:
+            break
+    return list(found)

@@ -16,10 +16,15 @@ class KeptHeaders(HeaderRegistry):
     Short headers are also kept once read. The standard library parses a header again each time it
     is asked for it, and a message asks for its Content-Type five times; most mail shares the same
     few Content-Type, Content-Transfer-Encoding and MIME-Version lines. Read headers are immutable
-    strings, so sharing them between messages is safe; the store is emptied when it is full."""
+    strings, so sharing them between messages is safe; the store is emptied when it is full.
+
+    No header is parsed past MAX_CHARS: the standard parser spends tens of microseconds on each
+    address of a list, so a crafted 25 MB Cc line would hold the bot up for minutes. A header
+    that long is no real letter's (300 addresses fit), and the raw bytes keep all of it."""
 
     KEEP_CHARS = 200
     KEEP_HEADERS = 2000
+    MAX_CHARS = 16_000
 
     def __init__(self) -> None:
         super().__init__()
@@ -28,7 +33,7 @@ class KeptHeaders(HeaderRegistry):
 
     def __call__(self, name: str, value: str) -> BaseHeader:
         if len(value) > self.KEEP_CHARS:
-            return super().__call__(name, value)
+            return super().__call__(name, value[:self.MAX_CHARS])
         key = (name, value)
         header = self._read.get(key)
         if header is None:
