@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,8 @@ from bot.context import Context
 from bot.settings import Settings
 from workflow.calendar import Nation, WorkingCalendar
 from workflow.errors import DomainError
-from workflow.models import utcnow
+from workflow.inbox import REUSED_ID
+from workflow.models import Message, utcnow
 
 app = typer.Typer(help="Intake triage for social housing landlords: complaints, requests and the Code's clocks.",
                   no_args_is_help=True, add_completion=False)
@@ -23,6 +25,14 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 
 log = logging.getLogger("triage")
+
+
+@app.callback()
+def _owner_only() -> None:
+    # Everything the product writes (the database, mail, attachments, letters' copies, the model,
+    # the chat's secret) holds residents' data or a key to it: files and folders it creates are for
+    # the user it runs as alone, whatever umask the shell or the service manager left.
+    os.umask(0o077)
 
 
 def _context() -> Context:
@@ -84,14 +94,17 @@ def users_add(
 
 @app.command("import")
 def import_command(
-    paths: Annotated[list[Path], typer.Argument(exists=True, help=".eml files, folders of them, mbox files")],
+    paths: Annotated[list[Path], typer.Argument(exists=True, help="mail files, folders of them (every file, "
+                                                                  "whatever its name), mbox files, Maildirs")],
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per message, then the counts")] = False,
     answer: Annotated[bool, typer.Option("--answer", help="answer the senders as if the mail had just arrived")] = False,
 ) -> None:
     """Read mail exported from another system through the same path as mail arriving by SMTP.
 
     Imported mail is classified and put on cases, but nobody is written to unless --answer is
-    given: an archive from another system must not send residents replies to old letters.
+    given: an archive from another system must not send residents replies to old letters. Every
+    file that is not mail is listed as rejected with the reason; a letter whose Message-ID another
+    letter already used is stored, and marked "reused_id".
     """
     from bot.inbound import store_message
     from intake.email.files import read_mail_files
@@ -102,8 +115,8 @@ def import_command(
     counts = {"stored": 0, "duplicate": 0, "rejected": 0, "failed": 0}
     for mail in read_mail_files(paths):
         row: dict[str, object] = {"source": mail.source}
-        if not mail.raw.strip():
-            row |= {"status": "rejected", "reason": "empty file"}
+        if mail.problem:
+            row |= {"status": "rejected", "reason": mail.problem}
         elif len(mail.raw) > context.settings.smtp_max_bytes:
             row |= {"status": "rejected", "reason": f"larger than {context.settings.smtp_max_bytes} bytes"}
         else:
@@ -115,6 +128,8 @@ def import_command(
                 row |= {"status": "failed", "reason": type(error).__name__}
             else:
                 row |= {"status": "stored" if created else "duplicate", "message_id": message_id}
+                if created and _reused_id(context, message_id):
+                    row["reused_id"] = True
         counts[str(row["status"])] += 1
         if as_json:
             _print_json(row)
@@ -124,6 +139,11 @@ def import_command(
         typer.echo(", ".join(f"{n} {k}" for k, n in counts.items()))
     if counts["failed"]:
         raise typer.Exit(1)
+
+
+def _reused_id(context: Context, message_id: int) -> bool:
+    with context.sessions() as session:
+        return REUSED_ID in session.get_one(Message, message_id).defects
 
 
 @app.command()
@@ -366,6 +386,7 @@ def purge(
     now: Annotated[str | None, typer.Option("--now", help="ISO date-time to act as the current time")] = None,
 ) -> None:
     """Remove personal data from cases that ended more than TRIAGE_RETENTION_YEARS ago; report figures stay."""
+    from intake.email.send import remove_dropped
     from workflow import retention
     from workflow.calendar import london_date
 
@@ -380,7 +401,9 @@ def purge(
         else:
             session.commit()
     files = 0 if dry_run else retention.remove_files(context.settings.data_dir / "attachments", result.files)
-    _print_json({"ended_before": before.isoformat(), "dry_run": dry_run, **result.counts(), "files_removed": files})
+    sent = 0 if dry_run else remove_dropped(context.settings.data_dir / "outgoing", result.sent)
+    _print_json({"ended_before": before.isoformat(), "dry_run": dry_run, **result.counts(), "files_removed": files,
+                 "outgoing_removed": sent})
 
 
 @app.command("export-resident")

@@ -19,6 +19,7 @@ from workflow.letters import Letters
 
 if TYPE_CHECKING:
     from bot.inbound import BatchWriter
+    from workflow.console.signin import PasswordChecks
 
 
 def utc_now() -> dt.datetime:
@@ -55,6 +56,22 @@ class Context:
 
     def migrate(self) -> None:
         db.upgrade(self.engine)
+
+    @cached_property
+    def chat_secret(self) -> bytes:
+        """What the web chat signs its tokens with: the setting, or the data directory's own (made once)."""
+        from bot.secret_file import secret_in
+
+        if self.settings.chat_secret is not None:
+            return self.settings.chat_secret.get_secret_value().strip().encode()
+        return secret_in(self.settings.data_dir / "webchat.key")
+
+    @cached_property
+    def password_checks(self) -> PasswordChecks:
+        """The console's bound on password checks at once: one per process, as the memory it guards is."""
+        from workflow.console.signin import PasswordChecks
+
+        return PasswordChecks(self.settings.console_hash_concurrency)
 
     @cached_property
     def letters(self) -> Letters:

@@ -17,7 +17,9 @@ Rules, with the Code's provisions:
 - 6.8: a related issue before the stage 1 response joins the complaint; after it, or when
   unrelated, it is a new case.
 - 6.12: an unhappy reply to a stage 1 response escalates to stage 2 without asking why.
-- RFC 3834: automatic replies and bounces are recorded and never answered.
+- RFC 3834: automatic replies and bounces are recorded and never answered; replies are limited
+  by mailbox and domain, the same letter goes once a window, and a loop is stopped and shown to
+  staff (workflow/reply_limits.py).
 """
 
 from __future__ import annotations
@@ -29,19 +31,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.answers import answers_question, read_choice, says_nothing_needed
 from classifier.model import TriageModel
 from classifier.suggestion import Suggestion
-from workflow import audit, cases, outbox
+from workflow import attention, audit, cases, outbox, reply_limits
 from workflow.calendar import WorkingCalendar
 from workflow.hazards import report_hazard
 from workflow.letters import Letters, long_date
 from workflow.lifecycle import FINAL, RESPOND_WITHIN, ComplaintLifecycle
 from workflow.models import Case, Classification, ContactRestriction, Message
+from workflow.reply_limits import ReplyLimits
 from workflow.residents import active_restriction, resident_for
 from workflow.threads import find_thread
 from workflow.vocabulary import (
@@ -60,9 +63,7 @@ log = logging.getLogger(__name__)
 BOT = "bot"
 CHAT_CHANNELS = frozenset({"telegram", "webchat"})
 CHOICE_OPTIONS = ["complaint|Make a complaint", "request|Deal with it as a request"]
-FLOOD_WINDOW = dt.timedelta(minutes=1)
 TOGETHER = 20  # messages handled in one transaction on SQLite
-FLOOD_REPLIES = 6  # automated replies to one address per minute; beyond that messages are kept, not answered
 BEFORE_STAGE1_RESPONSE = frozenset({ComplaintStatus.RECEIVED, ComplaintStatus.CHOICE_OFFERED,
                                     ComplaintStatus.STAGE1_LOGGED, ComplaintStatus.STAGE1_ACKNOWLEDGED})
 AT_STAGE2 = frozenset({ComplaintStatus.ESCALATION_REQUESTED, ComplaintStatus.STAGE2_ACKNOWLEDGED})
@@ -98,7 +99,7 @@ def _database_away(error: OperationalError) -> bool:
 class Conversation:
     def __init__(self, sessions: sessionmaker[Session], model: TriageModel, calendar: WorkingCalendar,
                  letters: Letters, team_for: Callable[[str], str], now: Callable[[], dt.datetime],
-                 complete: Callable[[Session, Message], None]) -> None:
+                 complete: Callable[[Session, Message], None], limits: ReplyLimits = ReplyLimits()) -> None:
         self.sessions = sessions
         self.model = model
         self.calendar = calendar
@@ -106,6 +107,7 @@ class Conversation:
         self.team_for = team_for
         self.now = now
         self.complete = complete  # parses a message that was stored raw
+        self.limits = limits
 
     # -- the queue of stored, unhandled messages ------------------------------------------------
 
@@ -142,22 +144,26 @@ class Conversation:
                 except OperationalError as error:
                     session.rollback()
                     if not _database_away(error):
-                        self._after_failure(ids)
+                        self._after_failure(ids, error)
                         continue
                     log.warning("the database failed while messages %s were handled; they wait for the next pass", ids)
                     return handled - len(ids)  # counted as no work: the loop waits its interval, it does not spin
-                except Exception:
+                except Exception as error:  # noqa: BLE001 - one message's failure never stops the others
                     session.rollback()
-                    self._after_failure(ids)
+                    self._after_failure(ids, error)
         return handled
 
-    def _after_failure(self, message_ids: list[int]) -> None:
-        """A message that failed alone is marked for an advisor. Messages that shared a transaction
-        are handled again one per transaction, so only the one that fails is marked; that happens
-        only on SQLite, where one worker runs and no other can pick them meanwhile."""
+    def _after_failure(self, message_ids: list[int], error: Exception) -> None:
+        """A message that failed alone is set aside for staff with the reason ("needs attention").
+        Messages that shared a transaction are handled again one per transaction, so only the one
+        that fails is set aside; that happens only on SQLite, where one worker runs and no other can
+        pick them meanwhile."""
         if len(message_ids) == 1:
-            log.exception("handling message %d failed; it stays stored for an advisor", message_ids[0])
-            self._mark_failed(message_ids[0])
+            log.error("handling message %d failed; it waits for staff on the needs-attention page",
+                      message_ids[0], exc_info=error)
+            with self.sessions() as session:
+                attention.mark_failed(session, message_ids[0], attention.reason_of(error), BOT, self.now())
+                session.commit()
             return
         log.warning("handling %d messages together failed; handling them one at a time", len(message_ids))
         for message_id in message_ids:
@@ -167,17 +173,9 @@ class Conversation:
                     continue
                 try:
                     self._handle_together(session, [message], postgres=False)
-                except Exception:
+                except Exception as alone:  # noqa: BLE001 - as above
                     session.rollback()
-                    self._after_failure([message_id])
-
-    def _mark_failed(self, message_id: int) -> None:
-        with self.sessions() as session:
-            message = session.get_one(Message, message_id)
-            if message.handled_at is None:
-                message.handled_at = self.now()
-                audit.record(session, "handling_failed", BOT, self.now(), message_id=message_id)
-                session.commit()
+                    self._after_failure([message_id], alone)
 
     def _handle_together(self, session: Session, messages: list[Message], postgres: bool) -> None:
         readings = self._read(session, messages)
@@ -519,11 +517,19 @@ class Conversation:
         message, session = turn.message, turn.session
         if message.quiet or not message.sender:
             return
-        recent = session.connection().execute(_RECENT_REPLIES, {
-            "channel": message.channel, "resident": message.resident_id, "since": turn.at - FLOOD_WINDOW}).scalar()
-        if (recent or 0) >= FLOOD_REPLIES:
-            audit.record(session, "reply_held_back", BOT, turn.at, case=case, message_id=message.id, letter=letter)
+        case_id = case.id if case is not None else None
+        if case is not None and case_id is None:
+            session.flush()
+            case_id = case.id
+        held = reply_limits.hold(session, self.limits, message.channel, message.sender, case_id, letter, turn.at,
+                                 message.id)
+        if held is not None:
+            audit.record(session, "reply_held_back", BOT, turn.at, case=case, message_id=message.id, letter=letter,
+                         rule=held.rule)
+            if held.for_staff:  # a person decides whether to answer
+                attention.mark_failed(session, message.id, held.for_staff, BOT, turn.at, event="reply_set_aside")
             return
+        reply_limits.record(session, message.channel, message.sender, case_id, letter, turn.at)
         values.setdefault("hazard", "none")
         values.setdefault("alternative_formats", case.adjustments_requested if case is not None else None)
         text = self.letters.render(letter, reference=case.reference if case is not None else "", **values)
@@ -535,9 +541,6 @@ class Conversation:
 
 
 _CLASSIFIED = insert(Classification)
-_RECENT_REPLIES = select(func.count(Message.id)).where(  # plain SQL: asked before every reply
-    Message.direction == Direction.OUTBOUND.value, Message.channel == bindparam("channel"),
-    Message.resident_id == bindparam("resident"), Message.received_at >= bindparam("since"))
 _PENDING = (select(Message).where(Message.direction == Direction.INBOUND.value, Message.handled_at.is_(None))
             .order_by(Message.received_at, Message.id))
 _PENDING_TOGETHER = _PENDING.limit(TOGETHER)

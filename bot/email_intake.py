@@ -10,7 +10,7 @@ from aiosmtpd.controller import Controller
 from bot.context import Context
 from bot.inbound import store_message
 from intake.email.imap import MailboxConfig, MailboxPoller
-from intake.email.smtp import Store, make_controller
+from intake.email.smtp import Connections, Store, make_controller
 from intake.message import InboundMessage
 from workflow.inbox import load_cursor, save_cursor
 
@@ -29,7 +29,10 @@ def smtp_controller(context: Context) -> Controller:
     settings = context.settings
     return make_controller(store_for(context), settings.accepted_mail_domains, settings.smtp_host, settings.smtp_port,
                            max_bytes=settings.smtp_max_bytes, tls_cert=settings.smtp_tls_cert,
-                           tls_key=settings.smtp_tls_key)
+                           tls_key=settings.smtp_tls_key,
+                           connections=Connections(settings.smtp_max_connections,
+                                                   settings.smtp_max_connections_per_client),
+                           max_recipients=settings.smtp_max_recipients)
 
 
 def mailbox_poller(context: Context, config: MailboxConfig, poll_seconds: float = 60.0) -> MailboxPoller:

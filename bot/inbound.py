@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 
 def incoming_from(message: InboundMessage, received_at: dt.datetime, quiet: bool = False) -> Incoming:
     return Incoming(
-        channel=message.channel, external_id=message.external_id, received_at=received_at, sender=message.sender,
+        channel=message.channel, external_id=message.external_id, content_digest=message.content_digest,
+        received_at=received_at, sender=message.sender,
         recipients=message.recipients, subject=message.subject, body_text=message.body_text,
         new_text=message.new_text, raw=message.raw, in_reply_to=message.in_reply_to, references=message.references,
         automatic=message.automatic, defects=message.defects, quiet=quiet, parsed=message.parsed,
@@ -106,17 +108,27 @@ class BatchWriter:
                     batch.append(self.queue.get(timeout=max(deadline - time.monotonic(), 0)))
                 except queue.Empty:
                     break
-            at = self.context.now()
-            try:
-                results = record_inbound_batch(session, [incoming_from(m, at, quiet) for m, quiet, _ in batch],
-                                               attachments)
-            except Exception as error:  # every sender in the batch is told, and retries
-                session.rollback()
-                log.exception("storing a batch of %d messages failed", len(batch))
-                for _, _, future in batch:
-                    future.set_exception(error)
-                continue
-            if any(created for _, created in results):
-                self.context.wake.set()
-            for (_, _, future), result in zip(batch, results, strict=True):
-                future.set_result(result)
+            self._store(session, batch, attachments)
+
+    def _store(self, session: Session, batch: list[tuple[InboundMessage, bool, Future[tuple[int, bool]]]],
+               attachments: Path) -> None:
+        """One commit for the batch; if it fails, one commit each, so a message the database refuses
+        fails alone and its sender is told (451, a 500 in the chat) while the others are stored."""
+        at = self.context.now()
+        try:
+            results = record_inbound_batch(session, [incoming_from(m, at, quiet) for m, quiet, _ in batch],
+                                           attachments)
+        except Exception as error:  # noqa: BLE001 - reported to the sender, who retries
+            session.rollback()
+            if len(batch) > 1:
+                log.warning("storing a batch of %d messages failed; storing them one at a time", len(batch))
+                for one in batch:
+                    self._store(session, [one], attachments)
+                return
+            log.exception("storing message %s failed", batch[0][0].external_id)
+            batch[0][2].set_exception(error)
+            return
+        if any(created for _, created in results):
+            self.context.wake.set()
+        for (_, _, future), result in zip(batch, results, strict=True):
+            future.set_result(result)

@@ -31,7 +31,8 @@ LOOPS = frozenset({"conversation", "outbox", "scheduler"})
 
 def conversation(context: Context, model: TriageModel) -> Conversation:
     return Conversation(context.sessions, model, context.calendar, context.letters, context.settings.team_for,
-                        context.now, lambda session, message: complete(context, session, message))
+                        context.now, lambda session, message: complete(context, session, message),
+                        limits=context.settings.reply_limits())
 
 
 def schedule(context: Context) -> dict[str, int]:

@@ -7,12 +7,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import field_validator, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from workflow.calendar import Nation, WorkingCalendar, parse_closure_days
 from workflow.db import sqlite_url
 from workflow.letters import Letterhead
+from workflow.reply_limits import ReplyLimits
 from workflow.teams import team_map
 
 
@@ -31,6 +32,9 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_max_bytes: int = 25 * 1024 * 1024
+    smtp_max_connections: int = 200  # open at once; over it (or per client) a new connection gets 421
+    smtp_max_connections_per_client: int = 20
+    smtp_max_recipients: int = 100  # in one transaction; the rest get 452 and are sent again by the sender
     smtp_tls_cert: str | None = None
     smtp_tls_key: str | None = None
     mail_domains: Annotated[list[str], NoDecode] = []
@@ -40,6 +44,16 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     public_url: str = ""  # how residents reach the web chat, e.g. https://housing.example.org (https: secure cookies)
+    # Console sign-in and web chat tokens (wrong passwords are throttled in the database, per name and
+    # per client address: workflow/console/signin.py).
+    console_idle_minutes: int = 30  # a session unused this long ends; each page extends it (never past 10 h)
+    # Password checks at once per web process: argon2 takes 64 MiB and most of a core for each; a
+    # sign-in that finds no turn free within 2 s is answered 503 with Retry-After.
+    console_hash_concurrency: int = 2
+    # Signs the chat's visitor and form tokens. Unset: made on first start in TRIAGE_DATA_DIR/webchat.key
+    # (mode 0600) and shared by every process on that directory; set it (32+ characters) when web
+    # processes do not share one. A new secret starts every visitor's chat page afresh.
+    chat_secret: SecretStr | None = None
     nation: Nation = Nation.ENGLAND
     imap_urls: Annotated[list[str], NoDecode] = []
     imap_password: str | None = None
@@ -69,6 +83,13 @@ class Settings(BaseSettings):
     training_data_dir: Path = Path(__file__).resolve().parents[1] / "training_data"
     api_docs: bool = False  # serve /openapi.json and /docs (the list of every route) for developers
     encoder_file: Path | None = None  # the pinned ONNX sentence encoder, where its package cannot be installed
+    # Automatic replies (workflow/reply_limits.py): by mailbox with plus-tags and case folded, by email domain,
+    # the same letter on the same case once a window (RFC 3834), and a thread with more letters an hour is a loop.
+    replies_per_minute: int = 6
+    replies_per_hour: int = 20
+    replies_per_domain_hour: int = 300
+    same_letter_hours: float = 24.0
+    loop_letters: int = 5
 
     @field_validator("mail_domains", "imap_urls", mode="before")
     @classmethod
@@ -115,11 +136,46 @@ class Settings(BaseSettings):
             raise ValueError("the retention period is 1 to 100 years")
         return value
 
+    @field_validator("console_idle_minutes")
+    @classmethod
+    def _idle_within_a_session(cls, value: int) -> int:
+        if not 1 <= value <= 600:
+            raise ValueError("the console's idle time is 1 to 600 minutes (a session lasts at most 10 hours)")
+        return value
+
+    @field_validator("console_hash_concurrency")
+    @classmethod
+    def _some_checks(cls, value: int) -> int:
+        if not 1 <= value <= 32:
+            raise ValueError("password checks at once are 1 to 32 (each takes 64 MiB)")
+        return value
+
+    @field_validator("chat_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 32:
+            raise ValueError("the chat secret is at least 32 characters (e.g. `openssl rand -base64 33`)")
+        return value
+
     @model_validator(mode="after")
     def _webhook_has_secret(self) -> Settings:
         if self.telegram_webhook_url and not (self.telegram_webhook_secret or "").strip():
             raise ValueError("TRIAGE_TELEGRAM_WEBHOOK_SECRET is required with TRIAGE_TELEGRAM_WEBHOOK_URL")
         return self
+
+    @field_validator("replies_per_minute", "replies_per_hour", "replies_per_domain_hour", "loop_letters",
+                     "smtp_max_connections", "smtp_max_connections_per_client", "smtp_max_recipients")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("a limit is at least 1 (0 would refuse everyone)")
+        return value
+
+    def reply_limits(self) -> ReplyLimits:
+        return ReplyLimits(per_minute=self.replies_per_minute, per_hour=self.replies_per_hour,
+                           per_domain_hour=self.replies_per_domain_hour,
+                           same_letter=dt.timedelta(hours=self.same_letter_hours),
+                           loop_letters=self.loop_letters)
 
     @property
     def resolved_database_url(self) -> str:

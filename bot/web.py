@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from fastapi import FastAPI
@@ -46,7 +47,9 @@ def create_app(context: Context, retrainer: Retrainer | None = None) -> FastAPI:
     app.include_router(console_router(context.sessions, context.now, context.calendar, context.letters,
                                       context.settings.team_for, retrainer or Retrainer(context),
                                       secure_cookies=context.settings.public_url.startswith("https://"),
-                                      homes_owned=context.settings.homes_owned))
+                                      homes_owned=context.settings.homes_owned, wake=context.wake.set,
+                                      idle=dt.timedelta(minutes=context.settings.console_idle_minutes),
+                                      password_checks=context.password_checks))
     telegram = telegram_webhook(context)
     if telegram is not None:
         app.include_router(telegram)

@@ -26,6 +26,7 @@ def webchat(context: Context, reply_wait_seconds: float = 3.0) -> APIRouter:
         store=lambda message: store_message(context, message),
         history=history,
         settings=ChatSettings(landlord_name=settings.landlord_name, landlord_phone=settings.landlord_phone,
+                              secret=context.chat_secret,
                               reply_wait_seconds=reply_wait_seconds,
                               secure_cookies=settings.public_url.startswith("https://")),
     )

@@ -20,8 +20,9 @@ class InboundAttachment:
 @dataclass(frozen=True)
 class InboundMessage:
     channel: str
-    external_id: str  # Message-ID for email; unique per channel, so a duplicate is recognised
+    external_id: str  # Message-ID for email; with content_digest, unique per channel, so a duplicate is recognised
     sender: str | None
+    content_digest: str = ""  # email: a digest of the letter (a mailer may reuse a Message-ID); others: ""
     recipients: list[str] = field(default_factory=list)
     subject: str = ""
     sent_at: dt.datetime | None = None  # what the sender's clock said; never trusted for deadlines

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from sqlalchemy import func, select
 
 from tests.desk import MONDAY, Desk, reference_in, text
-from workflow import cases
+from workflow import attention, cases
 from workflow.calendar import london_date
 from workflow.letters import SHIPPED, long_date
 from workflow.lifecycle import ComplaintLifecycle
@@ -311,7 +311,19 @@ def test_a_letter_that_cannot_be_answered_is_left_for_an_advisor_and_the_letters
         failed = session.scalar(select(Message).where(Message.external_id == rent))
         assert failed is not None and failed.handled_at is not None and failed.case_id is None
         actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.message_id == failed.id)))
+        waiting = [(m.id, m.failure) for m in attention.waiting(session)]
     assert actions == ["message_received", "handling_failed"]
+    assert waiting == [(failed.id, "UndefinedError: 'rent_line' is undefined")], "in front of a person, with why"
+
+    (own / "receipt.txt").unlink()  # the admin puts the letter right, and an advisor sends the message back
+    with desk.context.sessions() as session:
+        attention.retry(session, failed.id, "alex", desk.clock)
+        session.commit()
+    (reply,) = desk.replies()
+    assert str(reply["To"]) == "rent@example.net" and reference_in(reply)
+    with desk.context.sessions() as session:
+        assert attention.count_waiting(session) == 0
+        assert session.get_one(Message, failed.id).case_id is not None
 
 
 def test_a_message_read_while_the_database_went_away_is_answered_on_a_later_pass(desk: Desk, monkeypatch) -> None:
@@ -337,3 +349,107 @@ def test_a_message_read_while_the_database_went_away_is_answered_on_a_later_pass
             AuditEvent.action == "handling_failed")) == 0
     (reply,) = desk.replies()
     assert reference_in(reply)
+
+
+def test_a_complaint_stored_by_a_host_whose_clock_is_a_second_ahead_is_logged_not_left_for_an_advisor(
+        desk: Desk) -> None:
+    """The SMTP host stamped the message a second after the worker's 'now': logging it raised and it was set aside."""
+    desk.write("I want to make a formal complaint about how long the repair to my roof has taken.",
+               sender="roof@example.net")
+    stored_at = desk.clock
+    desk.clock -= dt.timedelta(seconds=1)
+    (reply,) = desk.replies()
+    reference = reference_in(reply)
+    assert reference.startswith("CMP-")
+    case = desk.case(reference)
+    assert case.status == "stage1_logged" and case.received_on == london_date(stored_at - dt.timedelta(seconds=1))
+    with desk.context.sessions() as session:
+        assert attention.count_waiting(session) == 0
+
+
+def test_plus_tagged_addresses_share_one_mailbox_s_limits_and_bursts_a_minute_apart_do_not_reset_them(
+        desk: Desk) -> None:
+    """300 letters from victim+1@ to victim+300@ got 300 replies; each burst a minute apart got 6 more."""
+    for burst in range(5):
+        for n in range(8):
+            desk.write(f"Please could someone fix the broken fence panel {burst}-{n} in my back garden?",
+                       subject=f"Fence {burst}-{n}", sender=f"Victim+{burst * 8 + n}@Example.NET")
+        desk.replies()  # handled and answered, as far as the limits let the bot
+        desk.later(minutes=1, seconds=5)
+    with desk.context.sessions() as session:
+        sent = session.scalars(select(Message.sender).where(Message.direction == Direction.OUTBOUND.value)).all()
+        inbound = session.scalars(select(Message).where(Message.direction == Direction.INBOUND.value)).all()
+        rules = session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "reply_held_back")).all()
+    assert len(sent) == 20, "six a minute, twenty an hour, to the one mailbox behind every plus-tag"
+    assert len(inbound) == 40 and all(m.case_id is not None for m in inbound), "every letter is still on a case"
+    assert sorted({r["rule"] for r in rules}) == ["per_hour", "per_minute"]
+
+
+def test_an_auto_responder_that_ignores_rfc_3834_is_answered_a_few_times_then_stopped_and_shown_to_staff(
+        desk: Desk) -> None:
+    """No Auto-Submitted header, no "Automatic reply" subject: a loop of 4 round trips a minute ran until stopped."""
+    desk.write("The light on our landing has been flickering for a week, please can someone look at it.",
+               sender="away@example.net")
+    (reply,) = desk.replies()
+    answered = 1
+    for _ in range(12):
+        desk.later(seconds=15)
+        desk.write("Thank you for your email. I am away from my desk and will read it when I am back.",
+                   answering=reply, sender="away@example.net")
+        mails = desk.replies()
+        if not mails:
+            break
+        (reply,) = mails
+        answered += 1
+    assert answered <= 6, answered
+    with desk.context.sessions() as session:
+        flagged = attention.waiting(session)
+    assert [m.sender for m in flagged] == ["away@example.net"] and "auto-responder" in flagged[0].failure
+    assert flagged[0].case_id is not None, "kept on its case; only the bot's reply was not sent"
+
+
+def test_the_same_letter_on_the_same_case_goes_to_an_email_address_once_a_day(desk: Desk) -> None:
+    """RFC 3834 5: a responder sends the same response to the same sender at most once in a period."""
+    desk.write("Please can someone come and fix the bathroom extractor fan, it stopped working yesterday.",
+               sender="fan@example.net")
+    (receipt,) = desk.replies()
+    desk.later(hours=2)
+    desk.write("I forgot to say the fan makes a burning smell before it stops.", answering=receipt,
+               sender="fan@example.net")
+    (added,) = desk.replies()
+    assert "added" in text(added).lower() and reference_in(added) == reference_in(receipt)
+    desk.later(hours=2)
+    desk.write("Also the light pull cord in the bathroom is frayed.", answering=receipt, sender="fan@example.net")
+    assert desk.replies() == [], "the same letter on the same case, the same mailbox, the same day"
+    desk.later(hours=23)  # a day and an hour after the last "added" letter
+    desk.write("Is anyone coming this week?", answering=receipt, sender="fan@example.net")
+    (again,) = desk.replies()
+    assert reference_in(again) == reference_in(receipt)
+    with desk.context.sessions() as session:
+        held = session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "reply_held_back")).all()
+        shown = [(m.new_text, m.failure) for m in attention.waiting(session)]
+    assert [h["rule"] for h in held] == ["same_letter"]
+    assert [text for text, _ in shown] == ["Also the light pull cord in the bathroom is frayed."]
+    assert "same letter on this case less than 24 hours ago" in str(shown[0][1]), "a person may be waiting: shown"
+
+
+def test_a_loop_the_once_a_day_rule_does_not_catch_is_stopped_by_the_letters_on_its_thread(desk: Desk) -> None:
+    """With the same-letter window shorter than the loop's round trip, the count of letters on the thread stops it."""
+    desk.context.settings.same_letter_hours = 0.001  # 3.6 seconds; the loop below comes back every 20
+    desk.write("The light on our landing has been flickering for a week, please can someone look at it.",
+               sender="loop@example.net")
+    (reply,) = desk.replies()
+    answered = 1
+    for n in range(10):
+        desk.later(seconds=20)
+        desk.write(f"Notice {n}: your message has been received by our system.", answering=reply,
+                   sender="loop@example.net")
+        mails = desk.replies()
+        if not mails:
+            break
+        (reply,) = mails
+        answered += 1
+    assert answered == 5, "five letters on the thread in an hour are answered; the sixth is a loop"
+    with desk.context.sessions() as session:
+        (shown,) = attention.waiting(session)
+    assert "reply loop" in str(shown.failure) and shown.case_id is not None

@@ -205,3 +205,13 @@ def test_arbitrary_headers_and_text_never_crash(headers: dict[str, str], body: s
         body.encode("utf-8", "surrogatepass")
     m = parse(raw)
     assert m.raw == raw
+
+
+def test_an_address_list_the_parser_chokes_on_is_a_defect_not_a_failed_parse() -> None:
+    """`Cc: ((((…` made the standard address parser recurse until Python raised RecursionError."""
+    raw = (b"From: a@example.net\r\nTo: housing@example.org\r\nCc: " + b"(" * 5000
+           + b"\r\nSubject: Leak\r\nMessage-ID: <paren@example.net>\r\n\r\nThe roof is leaking.\r\n")
+    message = parse(raw)
+    assert (message.sender, message.recipients, message.new_text) == (
+        "a@example.net", ["housing@example.org"], "The roof is leaking.")
+    assert "unreadable address list: RecursionError" in message.defects

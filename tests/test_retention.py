@@ -83,7 +83,11 @@ def test_purge_removes_a_closed_case_s_personal_data_keeps_its_figures_and_leave
     assert dry.returncode == 0, dry.stderr
     preview = json.loads(dry.stdout)
     assert {k: v for k, v in preview.items() if k != "messages"} == {
-        "ended_before": "2027-06-01", "dry_run": True, "cases": 1, "attachments": 1, "residents": 1, "files_removed": 0}
+        "ended_before": "2027-06-01", "dry_run": True, "cases": 1, "attachments": 1, "residents": 1, "files_removed": 0,
+        "outgoing_removed": 0}
+    outgoing = desk.context.settings.data_dir / "outgoing"
+    hers = [p.name for p in outgoing.glob("*.eml") if reference in p.read_text()]
+    assert hers, "our letters to her were kept as .eml copies (no outbound SMTP server in this test)"
     assert json.loads(_run(desk, "export-resident", "ann.jones@example.net").stdout)["resident"]["display_name"]
 
     done = _run(desk, "purge", "--now", "2033-06-01T09:00:00+00:00")
@@ -92,6 +96,9 @@ def test_purge_removes_a_closed_case_s_personal_data_keeps_its_figures_and_leave
     assert (counts["cases"], counts["attachments"], counts["residents"], counts["files_removed"]) == (1, 1, 1, 1)
     assert counts["messages"] == preview["messages"] >= 2  # her complaint and our letter logging it
     assert not [p for p in attachments.rglob("*") if p.is_file()]
+    assert counts["outgoing_removed"] == len(hers)
+    left = [p.read_text() for p in outgoing.glob("*.eml")]
+    assert left and not [text for text in left if reference in text], "her letters' copies went; Bob's stays"
 
     with desk.context.sessions() as session:
         case = cases.by_reference(session, reference)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -15,6 +16,7 @@ from bot.email_intake import smtp_controller
 from bot.inbound import complete_stored
 from bot.settings import Settings
 from tests.servers import free_port
+from workflow.inbox import REUSED_ID
 from workflow.models import AuditEvent, Message
 
 
@@ -75,7 +77,23 @@ def test_the_raw_mail_is_stored_before_250_and_read_in_full_afterwards(running: 
 def test_the_same_message_twice_is_stored_once(running: Context) -> None:
     send(running, letter())
     send(running, letter())
+    relayed = letter()
+    relayed["Received"] = "from relay.example.net by mx.example.org; Tue, 1 Dec 2026 10:00:00 +0000"
+    send(running, relayed)  # the same letter by another route: only the trace headers differ
     assert len(stored(running)) == 1
+
+
+def test_a_different_letter_under_a_message_id_already_seen_is_stored_and_flagged(running: Context) -> None:
+    """Real mailers reuse Message-IDs; counting the second letter a duplicate lost it without a word."""
+    send(running, letter())
+    send(running, letter(body="Now there is water coming through the kitchen ceiling."))
+    assert complete_stored(running) == 2
+    first, second = stored(running)
+    assert first.external_id == second.external_id == "<m1@example.net>"
+    assert "water coming through" in second.body_text
+    assert REUSED_ID not in first.defects and REUSED_ID in second.defects
+    send(running, letter(body="Now there is water coming through the kitchen ceiling."))
+    assert len(stored(running)) == 2, "a repeat of the second letter is still a duplicate"
 
 
 def test_relaying_is_refused(running: Context) -> None:
@@ -162,3 +180,41 @@ def test_starttls_is_offered_with_a_certificate_and_mail_sent_over_it_is_stored(
     finally:
         controller.stop()
         context.engine.dispose()
+
+
+def test_connections_over_the_limits_get_421_and_one_closed_makes_room(database_url: str, tmp_path: Path) -> None:
+    """3,000 connections at once from one client were accepted and held."""
+    context = Context(settings_for(database_url, tmp_path, smtp_max_connections_per_client=2))
+    controller = smtp_controller(context)
+    controller.start()
+    try:
+        first = smtplib.SMTP(context.settings.smtp_host, context.settings.smtp_port, timeout=30)
+        second = smtplib.SMTP(context.settings.smtp_host, context.settings.smtp_port, timeout=30)
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            smtplib.SMTP(context.settings.smtp_host, context.settings.smtp_port, timeout=30)
+        assert refused.value.smtp_code == 421
+        first.quit()
+        deadline = time.monotonic() + 10
+        while True:  # the server counts the closed connection once it has seen it go
+            try:
+                third = smtplib.SMTP(context.settings.smtp_host, context.settings.smtp_port, timeout=30)
+                break
+            except smtplib.SMTPConnectError:
+                assert time.monotonic() < deadline, "a closed connection never made room"
+                time.sleep(0.05)
+        third.send_message(letter())
+        third.quit()
+        second.quit()
+        assert len(stored(context)) == 1
+    finally:
+        controller.stop()
+        context.engine.dispose()
+
+
+def test_past_100_recipients_in_one_transaction_the_rest_get_452_and_the_mail_is_stored(running: Context) -> None:
+    """5,000 recipients in one transaction were accepted."""
+    recipients = [f"housing{n}@example.org" for n in range(101)]
+    with smtplib.SMTP(running.settings.smtp_host, running.settings.smtp_port, timeout=30) as client:
+        refused = client.sendmail("jo@example.net", recipients, letter().as_bytes())
+    assert list(refused) == ["housing100@example.org"] and refused["housing100@example.org"][0] == 452
+    assert len(stored(running)) == 1

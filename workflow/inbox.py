@@ -2,7 +2,8 @@
 
 Attachment files are written and flushed to disk before the database commit that names them, so
 a crash leaves at worst an unreferenced file, never a record pointing at nothing. A second copy of
-the same message (same channel and external id) is recognised and not stored again.
+the same message (same channel, external id and content) is recognised and not stored again; a
+different letter under a Message-ID already seen is stored and flagged (REUSED_ID).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from workflow.models import Attachment, AuditEvent, ContactPoint, MailboxCursor,
 from workflow.vocabulary import Direction
 
 
+REUSED_ID = "Message-ID reused by a different letter"
+
+
 @dataclass(frozen=True)
 class IncomingFile:
     filename: str
@@ -34,6 +38,7 @@ class Incoming:
     channel: str
     external_id: str
     received_at: dt.datetime
+    content_digest: str = ""
     sender: str | None = None
     recipients: list[str] = field(default_factory=list)
     subject: str | None = None
@@ -68,22 +73,50 @@ def _fill(message: Message, incoming: Incoming, attachments_dir: Path) -> None:
     message.sender, message.recipients, message.subject = incoming.sender, list(incoming.recipients), incoming.subject
     message.body_text, message.new_text = incoming.body_text, incoming.new_text
     message.in_reply_to, message.references = incoming.in_reply_to, list(incoming.references)
-    message.automatic, message.defects = incoming.automatic, list(incoming.defects)
+    message.automatic = incoming.automatic
+    message.defects = sorted({*(message.defects or []), *incoming.defects})  # keeps what storing found (REUSED_ID)
     for file in incoming.files:
         digest, path = _write_file(attachments_dir, file.data)
         message.attachments.append(Attachment(filename=file.filename, content_type=file.content_type,
                                               size=len(file.data), sha256=digest, path=path))
 
 
-def _row(incoming: Incoming) -> dict[str, object]:
+def _row(incoming: Incoming, reused: bool) -> dict[str, object]:
     return {
         "channel": incoming.channel, "direction": Direction.INBOUND.value, "external_id": incoming.external_id,
+        "content_digest": incoming.content_digest,
         "received_at": incoming.received_at, "raw": incoming.raw, "quiet": incoming.quiet, "parsed": incoming.parsed,
         "sender": incoming.sender, "recipients": list(incoming.recipients), "subject": incoming.subject,
         "body_text": incoming.body_text, "new_text": incoming.new_text, "in_reply_to": incoming.in_reply_to,
-        "references": list(incoming.references), "automatic": incoming.automatic, "defects": list(incoming.defects),
-        "options": [],
+        "references": list(incoming.references), "automatic": incoming.automatic,
+        "defects": sorted({*incoming.defects, *([REUSED_ID] if reused else [])}), "options": [],
     }
+
+
+Key = tuple[str, str, str]  # channel, external id, content digest
+
+
+def _key(incoming: Incoming) -> Key:
+    return incoming.channel, incoming.external_id, incoming.content_digest
+
+
+def _stored(session: Session, incomings: Sequence[Incoming]) -> tuple[dict[Key, int], set[tuple[str, str]]]:
+    """Messages already stored under these ids: {key: message id}, and the (channel, id) pairs seen at all.
+
+    A row stored before digests were kept has an empty digest and stands for any content under its id,
+    as every message did then.
+    """
+    known: dict[Key, int] = {}
+    seen: set[tuple[str, str]] = set()
+    wanted = {_key(i) for i in incomings}
+    for message_id, channel, external_id, digest in session.execute(
+            select(Message.id, Message.channel, Message.external_id, Message.content_digest)
+            .where(Message.external_id.in_(sorted({i.external_id for i in incomings})))):
+        seen.add((channel, external_id))
+        for key in wanted:
+            if key[:2] == (channel, external_id) and digest in (key[2], ""):
+                known.setdefault(key, message_id)
+    return known, seen
 
 
 def record_inbound_batch(session: Session, incomings: Sequence[Incoming], attachments_dir: Path
@@ -95,23 +128,21 @@ def record_inbound_batch(session: Session, incomings: Sequence[Incoming], attach
     and external id) is not stored again; if another process stored one of them meanwhile, the
     batch is retried one message at a time.
     """
-    known: dict[tuple[str, str], int] = {
-        (channel, external_id): message_id for message_id, channel, external_id in session.execute(
-            select(Message.id, Message.channel, Message.external_id)
-            .where(Message.external_id.in_(sorted({i.external_id for i in incomings}))))
-    }
+    known, seen = _stored(session, incomings)
     fresh: list[Incoming] = []
     for incoming in incomings:
-        key = (incoming.channel, incoming.external_id)
-        if key not in known and all((i.channel, i.external_id) != key for i in fresh):
+        if _key(incoming) not in known and all(_key(i) != _key(incoming) for i in fresh):
             fresh.append(incoming)
+    reused = {id(i) for n, i in enumerate(fresh)
+              if (i.channel, i.external_id) in seen or any(i.external_id == o.external_id and i.channel == o.channel
+                                                           for o in fresh[:n])}
     if fresh:
         files = {id(i): [(f, *_write_file(attachments_dir, f.data)) for f in i.files] for i in fresh}
         try:
             connection = session.connection()  # Core, not the ORM's unit of work: this is the hot path
             ids = connection.execute(insert(Message.__table__).returning(Message.__table__.c.id,
                                                                          sort_by_parameter_order=True),
-                                     [_row(i) for i in fresh]).scalars().all()
+                                     [_row(i, id(i) in reused) for i in fresh]).scalars().all()
             attachments = [{"message_id": message_id, "filename": f.filename, "content_type": f.content_type,
                             "size": len(f.data), "sha256": digest, "path": path}
                            for message_id, incoming in zip(ids, fresh, strict=True)
@@ -120,22 +151,22 @@ def record_inbound_batch(session: Session, incomings: Sequence[Incoming], attach
                 connection.execute(insert(Attachment.__table__), attachments)
             connection.execute(insert(AuditEvent.__table__), [
                 {"at": i.received_at, "actor": f"channel:{i.channel}", "action": "message_received",
-                 "message_id": message_id, "detail": {"automatic": i.automatic, "attachments": len(i.files)}}
+                 "message_id": message_id,
+                "detail": {"automatic": i.automatic, "attachments": len(i.files), "reused_id": id(i) in reused}}
                 for message_id, i in zip(ids, fresh, strict=True)])
             session.commit()
         except IntegrityError:  # another process stored one of them a moment ago
             session.rollback()
             if len(incomings) == 1:
-                stored = session.scalar(select(Message.id).where(Message.channel == incomings[0].channel,
-                                                                 Message.external_id == incomings[0].external_id))
+                stored = _stored(session, incomings)[0].get(_key(incomings[0]))
                 if stored is None:
                     raise
                 return [(stored, False)]
             return [record_inbound_batch(session, [incoming], attachments_dir)[0] for incoming in incomings]
         for message_id, incoming in zip(ids, fresh, strict=True):
-            known[(incoming.channel, incoming.external_id)] = message_id
+            known[_key(incoming)] = message_id
     created = {id(i) for i in fresh}
-    return [(known[(i.channel, i.external_id)], id(i) in created) for i in incomings]
+    return [(known[_key(i)], id(i) in created) for i in incomings]
 
 
 def complete_inbound(session: Session, message: Message, incoming: Incoming, attachments_dir: Path) -> None:

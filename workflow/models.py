@@ -329,10 +329,15 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        UniqueConstraint("channel", "external_id"),
+        # One message per channel, id and content: a mailer that reuses a Message-ID for another letter
+        # does not lose it as a duplicate (an empty digest: stored before digests, or not mail).
+        UniqueConstraint("channel", "external_id", "content_digest", name="uq_messages_identity"),
         # The worker's queue: the oldest unhandled message, found without reading the whole backlog.
         Index("ix_messages_pending", "received_at", "id", sqlite_where=text("handled_at IS NULL"),
               postgresql_where=text("handled_at IS NULL")),
+        # The console's "needs attention" page and its count on every queue page.
+        Index("ix_messages_failed", "received_at", "id", sqlite_where=text("failure IS NOT NULL"),
+              postgresql_where=text("failure IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -356,6 +361,8 @@ class Message(Base):
     quiet: Mapped[bool] = mapped_column(Boolean, default=False)  # imported from an archive: never answered
     handled_at: Mapped[dt.datetime | None]  # when the conversation dealt with it (see ix_messages_pending)
     parsed: Mapped[bool] = mapped_column(Boolean, default=True)  # False: raw stored at once, read before handling
+    content_digest: Mapped[str] = mapped_column(StorableString(64), default="", server_default="")
+    failure: Mapped[str | None] = mapped_column(StorableString(500))  # why the bot could not handle it
 
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message", cascade="all, delete-orphan")
 
@@ -374,6 +381,24 @@ class Attachment(Base):
     path: Mapped[str] = mapped_column(StorableString(500))
 
     message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class AutomaticReply(Base):
+    """An automatic reply the bot sent, by mailbox: the memory behind the flood and loop limits
+    (workflow/reply_limits.py). Kept for days, not years: forgotten by the scheduler after a week."""
+
+    __tablename__ = "automatic_replies"
+    __table_args__ = (Index("ix_automatic_replies_mailbox", "mailbox", "at"),
+                      Index("ix_automatic_replies_domain", "domain", "at"),
+                      Index("ix_automatic_replies_case", "case_id", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    channel: Mapped[str] = mapped_column(StorableString(20))
+    mailbox: Mapped[str] = mapped_column(StorableString(320))  # plus-tags and case folded: victim+1@ is victim@
+    domain: Mapped[str | None] = mapped_column(StorableString(255))  # email only
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    letter: Mapped[str] = mapped_column(StorableString(40))
 
 
 class Classification(Base):
@@ -497,4 +522,20 @@ class ConsoleSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     csrf: Mapped[str] = mapped_column(StorableString(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]  # the idle time after its last use, never past 10 hours after sign-in (auth.py)
+
+
+class SignInFailure(Base):
+    """A wrong password given at the console, counted against a name and against a client address.
+
+    Kept in the database so every web process sees the same count; rows older than the throttle's
+    window are deleted as new ones come. `subject` is a hash of the case-folded name or the address,
+    so its width is fixed whatever was typed (the audit trail keeps what was tried).
+    """
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_subject_at", "subject", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(StorableString(64))
+    at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -34,7 +34,7 @@ from workflow.models import (
     OutboxItem,
     Resident,
 )
-from workflow.vocabulary import ComplaintStatus
+from workflow.vocabulary import ComplaintStatus, Direction
 
 PURGED = "(removed after the retention period)"
 ACTOR = "retention"
@@ -66,6 +66,7 @@ class PurgeResult:
     attachments: int = 0
     residents: int = 0
     files: list[str] = field(default_factory=list)  # attachment files no row uses any more; removed after commit
+    sent: list[str] = field(default_factory=list)  # outbox keys of letters sent: their folder copies go after commit
 
     def counts(self) -> dict[str, int]:
         return {"cases": self.cases, "messages": self.messages, "attachments": self.attachments,
@@ -77,6 +78,8 @@ def _scrub_message(session: Session, message: Message, result: PurgeResult) -> N
         result.files.append(attachment.path)
         session.delete(attachment)
         result.attachments += 1
+    if message.direction == Direction.OUTBOUND.value and message.external_id:
+        result.sent.append(message.external_id)
     message.sender, message.recipients, message.subject = None, [], None
     message.body_text, message.new_text, message.raw = "", "", None
     message.external_id, message.in_reply_to, message.references = None, None, []

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import outbox
+from workflow import outbox, reply_limits
 from workflow.calendar import LONDON, WorkingCalendar, london_date
 from workflow.correspondence import residents_words, to_resident
 from workflow.deadlines import WAITING_FOR_ACKNOWLEDGEMENT, WAITING_FOR_RESPONSE, open_deadlines
@@ -55,8 +55,15 @@ class Scheduler:
             "hazards": self.hazards(now),
             "updates": self.updates(now),
             "reviews": self.reviews(now),
+            "replies_forgotten": self.forget_replies(now),
         }
         return counts
+
+    def forget_replies(self, now: dt.datetime) -> int:
+        """The flood limits' memory of addresses lasts a week, not the retention period."""
+        forgotten = reply_limits.forget(self.session, now)
+        self.session.commit()
+        return forgotten
 
     # -- the automatic acknowledgement ----------------------------------------------------------
 

@@ -42,8 +42,15 @@ def _header(message: Message, name: str, defects: list[str]) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _addresses(text: str) -> list[str]:
-    return [addr.lower() for _, addr in getaddresses([text]) if "@" in addr]
+def _addresses(text: str, defects: list[str]) -> list[str]:
+    """The addresses in a header, once each; a header the address parser chokes on (`Cc: ((((…`
+    recursed until Python gave up) is a defect, not a failed parse."""
+    try:
+        found = getaddresses([text])
+    except (RecursionError, ValueError, IndexError) as error:
+        defects.append(f"unreadable address list: {type(error).__name__}")
+        return []
+    return list(dict.fromkeys(addr.lower() for _, addr in found if "@" in addr))
 
 
 def _decode(part: Message, defects: list[str]) -> str:
@@ -133,24 +140,46 @@ def _walk(message: Message, defects: list[str]) -> tuple[str, str, list[InboundA
     return text, "\n".join(html), attachments
 
 
-def message_id_of(raw: bytes) -> str:
-    """The message's identity from its headers alone, in well under a millisecond.
+# The headers that say which letter this is. Trace headers (Received, Delivered-To, Return-Path,
+# Authentication-Results) are left out: the same letter reaching us by SMTP and by IMAP differs in them.
+_IDENTIFYING = ("From", "To", "Cc", "Date", "Subject", "Message-ID")
 
-    The SMTP server stores the raw bytes under this id before it answers 250 and leaves the
+
+def identity(raw: bytes) -> tuple[str, str]:
+    """(Message-ID, content digest) from the headers alone, in well under a millisecond.
+
+    The SMTP server stores the raw bytes under this identity before it answers 250 and leaves the
     full parse for later; every path uses this one function, so the same mail arriving by SMTP,
-    IMAP or import is recognised as the same message.
+    IMAP or import is recognised as the same message. The digest is what makes it the same: real
+    mailers reuse a Message-ID for a different letter, and that letter must not be lost as a
+    duplicate.
     """
     try:
         headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
         found = _MESSAGE_ID.findall(str(headers.get("Message-ID", "")))
+        named = [f"{name}: {' '.join(str(value).split())}" for name in _IDENTIFYING
+                 for value in headers.get_all(name, [])]
     except Exception:  # noqa: BLE001 - any header the parser cannot read: fall back to the bytes
-        found = []
-    return found[0] if found else _fallback_id(raw)
+        found, named = [], []
+    digest = hashlib.sha256()
+    digest.update("\n".join(named).encode("utf-8", "surrogateescape"))
+    digest.update(b"\n\n")
+    digest.update(_body_bytes(raw))
+    return (found[0] if found else _fallback_id(raw)), digest.hexdigest()
+
+
+def _body_bytes(raw: bytes) -> bytes:
+    """The bytes after the header block, with line ends made alike (an export writes LF, SMTP CRLF)."""
+    ends = [at for at in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if at >= 0]
+    body = raw[min(ends):] if ends else b""
+    return body.replace(b"\r\n", b"\n").strip()
 
 
 def envelope(raw: bytes, channel: str = "email") -> InboundMessage:
     """The raw message with its identity, to be stored now and parsed by `parse` later."""
-    return InboundMessage(channel=channel, external_id=message_id_of(raw), sender=None, raw=raw, parsed=False)
+    external_id, digest = identity(raw)
+    return InboundMessage(channel=channel, external_id=external_id, content_digest=digest, sender=None, raw=raw,
+                          parsed=False)
 
 
 def parse(raw: bytes, channel: str = "email") -> InboundMessage:
@@ -162,16 +191,16 @@ def parse(raw: bytes, channel: str = "email") -> InboundMessage:
         defects.append(f"unparseable message: {type(error).__name__}")
         text = raw.decode("utf-8", "replace")
         new_text, _, _ = split(text)
-        return InboundMessage(channel=channel, external_id=message_id_of(raw), sender=None, body_text=text,
-                              new_text=new_text, defects=defects, raw=raw)
+        external_id, digest = identity(raw)
+        return InboundMessage(channel=channel, external_id=external_id, content_digest=digest, sender=None,
+                              body_text=text, new_text=new_text, defects=defects, raw=raw)
     defects.extend(type(d).__name__ for d in message.defects)
     sender_header = _header(message, "From", defects)
     sender = parseaddr(sender_header)[1].lower() or None
     if not sender:
         defects.append("no sender address")
-    recipients = []
-    for name in ("To", "Cc", "Delivered-To"):
-        recipients += [a for a in _addresses(_header(message, name, defects)) if a not in recipients]
+    recipients = list(dict.fromkeys(a for name in ("To", "Cc", "Delivered-To")
+                                    for a in _addresses(_header(message, name, defects), defects)))
     message_ids = _MESSAGE_ID.findall(_header(message, "Message-ID", defects))
     if not message_ids:
         defects.append("no Message-ID")
@@ -194,9 +223,11 @@ def parse(raw: bytes, channel: str = "email") -> InboundMessage:
             defects.extend(type(d).__name__ for d in getattr(part, "defects", []))
     new_text, _, _ = split(body)
     in_reply_to = _MESSAGE_ID.findall(_header(message, "In-Reply-To", defects))
+    external_id, digest = identity(raw)
     return InboundMessage(
         channel=channel,
-        external_id=message_id_of(raw),
+        external_id=external_id,
+        content_digest=digest,
         sender=sender,
         recipients=recipients,
         subject=" ".join(_header(message, "Subject", defects).split()),

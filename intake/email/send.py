@@ -48,7 +48,7 @@ def build(mail: OutboundEmail, sender: str, sender_name: str, now: dt.datetime) 
         subject = f"{subject} [{mail.reference}]"
     message["Subject"] = subject
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = f"<{re.sub(r'[^A-Za-z0-9._-]', '-', mail.key)}@{domain}>"
+    message["Message-ID"] = f"<{_UNSAFE.sub('-', mail.key)}@{domain}>"
     if mail.in_reply_to:
         message["In-Reply-To"] = mail.in_reply_to
         chain = [r for r in mail.references if r != mail.in_reply_to] + [mail.in_reply_to]
@@ -63,6 +63,20 @@ def build(mail: OutboundEmail, sender: str, sender_name: str, now: dt.datetime) 
     message.add_alternative(f"<!doctype html><html><body style=\"font-family:sans-serif;font-size:16px\">"
                             f"{paragraphs}</body></html>", subtype="html")
     return message
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")  # in a Message-ID's left part and in a file name
+
+
+def remove_dropped(drop_dir: Path, keys: list[str]) -> int:
+    """Delete the folder copies of these messages (by their outbox keys), as `triage purge` must:
+    a copy left in the folder kept a resident's letter past the retention period."""
+    removed = 0
+    for key in keys:
+        for path in drop_dir.glob(f"{_UNSAFE.sub('-', key)}_*.eml"):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 class PlainAuthRefused(smtplib.SMTPException):
@@ -111,7 +125,7 @@ class Sender:
 
     def _drop(self, message: EmailMessage) -> None:
         self.drop_dir.mkdir(parents=True, exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9._-]", "_", str(message["Message-ID"]).strip("<>")) + ".eml"
+        name = _UNSAFE.sub("_", str(message["Message-ID"]).strip("<>")) + ".eml"
         partial = self.drop_dir / (name + ".partial")
         with open(partial, "wb") as handle:
             handle.write(message.as_bytes())

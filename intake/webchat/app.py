@@ -1,10 +1,12 @@
 """The web chat: a page any resident can use, with or without JavaScript, and an embeddable widget.
 
 Every action is a plain form post that works without JavaScript; a small same-origin script only
-saves the page reload and fetches replies as they arrive. A visitor is known by a random token
-in an HttpOnly cookie, so the conversation survives a reload; only a hash of the token is
-stored, so a copy of the database cannot be used to read someone's chat. Each post carries a
-nonce that becomes the message's id, so a double click or a retried post is stored once.
+saves the page reload and fetches replies as they arrive. A visitor is known by a token the
+server issued and signed, in an HttpOnly cookie, so the conversation survives a reload and a
+token planted by anyone else is replaced (tokens.py); only a hash of the token is stored, so a
+copy of the database cannot be used to read someone's chat. Each post carries the form token
+signed for that visitor, and a nonce that becomes the message's id, so a double click or a
+retried post is stored once.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from intake.message import InboundMessage
 from intake.webchat.limits import RateLimit
+from intake.webchat.tokens import ChatTokens
 
 CHANNEL = "webchat"
 HERE = Path(__file__).parent
 VISITOR_COOKIE = "triage_chat"
-CSRF_COOKIE = "triage_chat_csrf"
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                "form-action 'self'; base-uri 'none'",
@@ -59,6 +61,7 @@ def address_of(token: str) -> str:
 class ChatSettings:
     landlord_name: str
     landlord_phone: str
+    secret: bytes  # signs visitor and form tokens; the same in every process serving the chat
     max_chars: int = 5000
     reply_wait_seconds: float = 3.0
     per_visitor: RateLimit = field(default_factory=lambda: RateLimit(10, 60))
@@ -69,38 +72,35 @@ class ChatSettings:
 def webchat_router(store: Store, history: History, settings: ChatSettings) -> APIRouter:
     router = APIRouter()
     templates = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape())
+    tokens = ChatTokens(settings.secret)
 
     def visitor(request: Request) -> tuple[str, bool]:
-        token = request.cookies.get(VISITOR_COOKIE)
-        if token and 20 <= len(token) <= 64:
-            return token, False
-        return secrets.token_urlsafe(24), True
+        """(token, whether it is new): the cookie's token if this server signed it, else a fresh one."""
+        token = tokens.issued(request.cookies.get(VISITOR_COOKIE))
+        return (token, False) if token is not None else (tokens.new_visitor(), True)
 
-    def with_cookies(response: Response, token: str, csrf: str) -> Response:
-        for name, value in ((VISITOR_COOKIE, token), (CSRF_COOKIE, csrf)):
-            # Behind HTTPS the cookies are SameSite=None so the widget works framed in the landlord's site.
-            response.set_cookie(name, value, max_age=60 * 60 * 24 * 90, httponly=True,
-                                samesite="none" if settings.secure_cookies else "lax",
-                                secure=settings.secure_cookies, path="/chat")
+    def with_cookie(response: Response, token: str) -> Response:
+        # Behind HTTPS the cookie is SameSite=None so the widget works framed in the landlord's site.
+        response.set_cookie(VISITOR_COOKIE, token, max_age=60 * 60 * 24 * 90, httponly=True,
+                            samesite="none" if settings.secure_cookies else "lax",
+                            secure=settings.secure_cookies, path="/chat")
         for name, value in SECURITY_HEADERS.items():
             response.headers[name] = value
         return response
 
-    def page(request: Request, error: str | None = None, status: int = 200) -> Response:
-        token, _ = visitor(request)
-        csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(16)
+    def page(request: Request, token: str, error: str | None = None, status: int = 200) -> Response:
         lines = history(address_of(token), 0)
         html = templates.get_template("chat.html").render(
             lines=lines, landlord_name=settings.landlord_name, landlord_phone=settings.landlord_phone,
-            csrf=csrf, nonce=secrets.token_urlsafe(12), error=error, max_chars=settings.max_chars,
+            csrf=tokens.form_token(token), nonce=secrets.token_urlsafe(12), error=error, max_chars=settings.max_chars,
             embedded=request.query_params.get("embed") == "1",
             last_id=lines[-1].id if lines else 0,
         )
-        return with_cookies(HTMLResponse(html, status_code=status), token, csrf)
+        return with_cookie(HTMLResponse(html, status_code=status), token)
 
     @router.get("/chat", response_class=HTMLResponse)
     def chat_page(request: Request) -> Response:
-        return page(request)
+        return page(request, visitor(request)[0])
 
     @router.post("/chat")
     def chat_post(request: Request, text: Annotated[str, Form()] = "", nonce: Annotated[str, Form()] = "",
@@ -111,10 +111,12 @@ def webchat_router(store: Store, history: History, settings: ChatSettings) -> AP
         def refuse(message: str, status: int) -> Response:
             if wants_json:
                 return JSONResponse({"error": message}, status_code=status)
-            return page(request, message, status)
+            return page(request, token, message, status)
 
-        if new_visitor or not csrf or csrf != request.cookies.get(CSRF_COOKIE):
-            return refuse("Your session has expired. Please type your message again.", 403)
+        if new_visitor or not tokens.form_ok(token, csrf):
+            # The page this came from was made for another token: only a fresh page carries the new one.
+            again = "reload the page and send" if wants_json else "type"
+            return refuse(f"Your session has expired. Please {again} your message again.", 403)
         text = text.strip()
         if not text:
             return refuse("Please type a message first.", 400)
@@ -137,13 +139,13 @@ def webchat_router(store: Store, history: History, settings: ChatSettings) -> AP
             if any(not line.from_resident for line in history(address, message_id)):
                 break
             time.sleep(0.2)
-        return with_cookies(RedirectResponse("/chat#latest", status_code=303), token, csrf)
+        return with_cookie(RedirectResponse("/chat#latest", status_code=303), token)
 
     @router.get("/chat/messages")
     def chat_messages(request: Request, after: Annotated[int, Query(ge=0)] = 0) -> Response:
-        token = request.cookies.get(VISITOR_COOKIE)
-        if not token:
-            return JSONResponse({"lines": []})
+        token = tokens.issued(request.cookies.get(VISITOR_COOKIE))
+        if token is None:
+            return JSONResponse({"lines": []}, headers=SECURITY_HEADERS)
         lines = history(address_of(token), after)
         return JSONResponse({"lines": [
             {"id": line.id, "from_resident": line.from_resident, "text": line.text,

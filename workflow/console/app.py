@@ -22,10 +22,11 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow import audit, cases
+from workflow import attention, audit, cases
 from workflow.calendar import WorkingCalendar, london_date, london_midnight
 from workflow.console.actions import allowed, perform
-from workflow.console.auth import csrf_ok, end_session, may, signed_in, start_session
+from workflow.console import signin
+from workflow.console.auth import IDLE, csrf_ok, end_session, may, signed_in, start_session
 from workflow.correspondence import residents_words
 from workflow.errors import DomainError
 from workflow.letters import Letters
@@ -74,7 +75,10 @@ class Denied(Exception):
 
 def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetime], calendar: WorkingCalendar,
                    letters: Letters, team_for: Callable[[str], str], training: ModelTraining,
-                   secure_cookies: bool = False, homes_owned: int = 0) -> APIRouter:
+                   secure_cookies: bool = False, homes_owned: int = 0,
+                   wake: Callable[[], None] = lambda: None, idle: dt.timedelta = IDLE,
+                   password_checks: signin.PasswordChecks | None = None) -> APIRouter:
+    """`wake` tells a worker in this process that a message is back in its queue (others find it on their next pass)."""
     router = APIRouter(prefix="/console")
     templates = add_filters(Environment(loader=ChoiceLoader([FileSystemLoader(str(HERE / "templates")),
                                                              FileSystemLoader(str(REPORT_TEMPLATES))]),
@@ -91,7 +95,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                               "ends on or after the day it starts.")
 
     def who(request: Request, session: Session, role: Role) -> tuple[User, ConsoleSession]:
-        found = signed_in(session, request.cookies.get(COOKIE), now())
+        found = signed_in(session, request.cookies.get(COOKIE), now(), idle)
         if found is None:
             raise Denied(RedirectResponse("/console/login", status_code=303))
         if not may(found[0], role):
@@ -120,11 +124,20 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
         return FileResponse(HERE / "static" / "progress.js", media_type="text/javascript")
 
     @router.get("/login", response_class=HTMLResponse)
-    def login_page(error: str | None = None) -> Response:
+    def login_page() -> Response:
+        """No message from the URL: `/console/login?error=Call 0800 …` put anyone's words on our page."""
         token = secrets.token_urlsafe(16)
-        response = render("login.html", csrf=token, error=error)
+        response = render("login.html", csrf=token, error=None)
         response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", secure=secure_cookies,
                             path="/console")
+        return response
+
+    checks = password_checks or signin.PasswordChecks()
+
+    def refused(csrf: str, status: int, error: str, retry_after: int) -> Response:
+        """The same words for a real name as for a made-up one; Retry-After for scripts and proxies."""
+        response = render("login.html", status, csrf=csrf, error=error)
+        response.headers["Retry-After"] = str(retry_after)
         return response
 
     @router.post("/login")
@@ -133,11 +146,23 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
         if not csrf_ok(request.cookies.get(LOGIN_CSRF, ""), csrf):
             return render("login.html", 403, csrf=request.cookies.get(LOGIN_CSRF, ""),
                           error="The sign-in form had expired. Please try again.")
+        address = request.client.host if request.client else "unknown"  # uvicorn takes it from a trusted proxy
         with sessions() as session:
-            user = authenticate(session, username, password)
-            if user is None:
-                return render("login.html", 401, csrf=csrf, error="That name and password do not match.")
-            token, _ = start_session(session, user, now())
+            wait = signin.wait_before_trying(session, username, address, now())
+        if wait:  # refused before argon2: a locked-out guesser costs one indexed query
+            return refused(csrf, 429, f"Too many sign-ins have failed. Try again in {signin.in_words(wait)}.",
+                           signin.whole_seconds(wait))
+        with checks.slot() as turn:
+            if not turn:
+                return refused(csrf, 503, "The console is busy. Try again in a few seconds.", signin.BUSY_RETRY_SECONDS)
+            with sessions() as session:  # a database connection only with a turn: those waiting hold none
+                user = authenticate(session, username, password)
+                if user is None:
+                    signin.record_failure(session, username, address, now())
+                    session.commit()
+                    return render("login.html", 401, csrf=csrf, error="That name and password do not match.")
+                signin.forget_account(session, username)
+                token, _ = start_session(session, user, now(), idle, address)
         response = RedirectResponse("/console/", status_code=303)
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=secure_cookies, path="/console")
         return response
@@ -145,7 +170,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
     @router.post("/logout")
     def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
-            end_session(session, request.cookies.get(COOKIE, ""), now())
+            end_session(session, request.cookies.get(COOKIE, ""), now(), user.username)
             response = RedirectResponse("/console/login", status_code=303)
             response.delete_cookie(COOKIE, path="/console")
             return response
@@ -172,9 +197,36 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                      "reviewed": e.case.id in reviewed,
                      "days_left": calendar.between(today, e.next_deadline) if e.next_deadline else None}
                     for e in entries]
-            return render("queue.html", user=user, csrf=console_session.csrf, rows=rows, now=now())
+            return render("queue.html", user=user, csrf=console_session.csrf, rows=rows, now=now(),
+                          attention=attention.count_waiting(session))
 
         return guarded(Role.ADVISOR, work, request)
+
+    @router.get("/attention", response_class=HTMLResponse)
+    def attention_page(request: Request) -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            return render("attention.html", user=user, csrf=console_session.csrf,
+                          messages=attention.waiting(session), total=attention.count_waiting(session))
+
+        return guarded(Role.ADVISOR, work, request)
+
+    @router.post("/attention/{message_id}/{step}")
+    def attention_step(request: Request, message_id: int, step: str, csrf: Annotated[str, Form()] = "") -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            steps = {"retry": attention.retry, "set-aside": attention.set_aside}
+            if step not in steps:
+                return render("error.html", 404, user=user, csrf=console_session.csrf, message="There is no such step.")
+            try:
+                steps[step](session, message_id, user.username, now())
+            except DomainError as error:
+                return render("error.html", 409, user=user, csrf=console_session.csrf,
+                              message=f"Nothing was changed: {error}.")
+            session.commit()
+            if step == "retry":
+                wake()
+            return RedirectResponse("/console/attention", status_code=303)
+
+        return guarded(Role.ADVISOR, work, request, csrf, posting=True)
 
     @router.get("/cases/{reference}", response_class=HTMLResponse)
     def case_page(request: Request, reference: str, saved: bool = False, done: str = "") -> Response:
