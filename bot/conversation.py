@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.answers import answers_question, read_choice, says_nothing_needed
 from classifier.model import TriageModel
 from classifier.suggestion import Suggestion
+from intake.email import authentication
 from workflow import attention, audit, cases, outbox, reply_limits
 from workflow.calendar import WorkingCalendar
 from workflow.hazards import report_hazard
@@ -64,6 +65,8 @@ BOT = "bot"
 CHAT_CHANNELS = frozenset({"telegram", "webchat"})
 CHOICE_OPTIONS = ["complaint|Make a complaint", "request|Deal with it as a request"]
 TOGETHER = 20  # messages handled in one transaction on SQLite
+NOT_VERIFIED = ("Not handled: the mail gateway could not verify the sender ({summary}), so the From address may "
+                "be forged. It changed no case and nobody was answered. If it is genuine, deal with it by hand.")
 BEFORE_STAGE1_RESPONSE = frozenset({ComplaintStatus.RECEIVED, ComplaintStatus.CHOICE_OFFERED,
                                     ComplaintStatus.STAGE1_LOGGED, ComplaintStatus.STAGE1_ACKNOWLEDGED})
 AT_STAGE2 = frozenset({ComplaintStatus.ESCALATION_REQUESTED, ComplaintStatus.STAGE2_ACKNOWLEDGED})
@@ -99,7 +102,8 @@ def _database_away(error: OperationalError) -> bool:
 class Conversation:
     def __init__(self, sessions: sessionmaker[Session], model: TriageModel, calendar: WorkingCalendar,
                  letters: Letters, team_for: Callable[[str], str], now: Callable[[], dt.datetime],
-                 complete: Callable[[Session, Message], None], limits: ReplyLimits = ReplyLimits()) -> None:
+                 complete: Callable[[Session, Message], None], limits: ReplyLimits = ReplyLimits(),
+                 trusted_authserv_ids: Sequence[str] = ()) -> None:
         self.sessions = sessions
         self.model = model
         self.calendar = calendar
@@ -108,6 +112,7 @@ class Conversation:
         self.now = now
         self.complete = complete  # parses a message that was stored raw
         self.limits = limits
+        self.trusted_authserv_ids = list(trusted_authserv_ids)
 
     # -- the queue of stored, unhandled messages ------------------------------------------------
 
@@ -219,6 +224,15 @@ class Conversation:
             audit.record(session, "message_without_sender", BOT, turn.at, message_id=message.id)
             self._classify(turn)
             return
+        if message.channel == "email" and message.raw is not None and not message.automatic:
+            checked = authentication.verdict(message.raw, self.trusted_authserv_ids)
+            if checked.forged:  # stored and shown to staff; it touches no resident's case and gets no reply
+                audit.record(session, "sender_not_verified", BOT, turn.at, message_id=message.id,
+                             checked=checked.summary())
+                self._classify(turn)
+                attention.mark_failed(session, message.id, NOT_VERIFIED.format(summary=checked.summary()), BOT,
+                                      turn.at, event="sender_set_aside")
+                return
         resident_id = resident_for(session, message.channel, message.sender, turn.at)
         message.resident_id = resident_id
         if turn.chat and turn.text.startswith("/") and not message.automatic:

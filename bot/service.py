@@ -32,7 +32,8 @@ LOOPS = frozenset({"conversation", "outbox", "scheduler"})
 def conversation(context: Context, model: TriageModel) -> Conversation:
     return Conversation(context.sessions, model, context.calendar, context.letters, context.settings.team_for,
                         context.now, lambda session, message: complete(context, session, message),
-                        limits=context.settings.reply_limits())
+                        limits=context.settings.reply_limits(),
+                        trusted_authserv_ids=context.settings.trusted_authserv_ids)
 
 
 def schedule(context: Context) -> dict[str, int]:

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     smtp_tls_cert: str | None = None
     smtp_tls_key: str | None = None
     mail_domains: Annotated[list[str], NoDecode] = []
+    # authserv-ids of the council's own mail gateway, whose Authentication-Results (RFC 8601) are believed
+    trusted_authserv_ids: Annotated[list[str], NoDecode] = []
     landlord_email: str = "housing@example.org"
     outbound_smtp_url: str | None = None
     outbound_smtp_allow_plain_auth: bool = False  # only for a relay on a trusted network that cannot do TLS
@@ -91,7 +93,7 @@ class Settings(BaseSettings):
     same_letter_hours: float = 24.0
     loop_letters: int = 5
 
-    @field_validator("mail_domains", "imap_urls", mode="before")
+    @field_validator("mail_domains", "imap_urls", "trusted_authserv_ids", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split(value)

@@ -385,22 +385,29 @@ def test_plus_tagged_addresses_share_one_mailbox_s_limits_and_bursts_a_minute_ap
     assert sorted({r["rule"] for r in rules}) == ["per_hour", "per_minute"]
 
 
-def test_an_auto_responder_that_ignores_rfc_3834_is_answered_a_few_times_then_stopped_and_shown_to_staff(
-        desk: Desk) -> None:
-    """No Auto-Submitted header, no "Automatic reply" subject: a loop of 4 round trips a minute ran until stopped."""
+def auto_responder(desk: Desk, address: str, every: float, says: str, rounds: int = 12) -> int:
+    """A resident's first letter, then an auto-responder at `address` that answers each of our letters
+    `every` seconds later without marking itself automatic; how many of our letters it got."""
     desk.write("The light on our landing has been flickering for a week, please can someone look at it.",
-               sender="away@example.net")
+               sender=address)
     (reply,) = desk.replies()
     answered = 1
-    for _ in range(12):
-        desk.later(seconds=15)
-        desk.write("Thank you for your email. I am away from my desk and will read it when I am back.",
-                   answering=reply, sender="away@example.net")
+    for _ in range(rounds):
+        desk.later(seconds=every)
+        desk.write(says, answering=reply, sender=address)
         mails = desk.replies()
         if not mails:
             break
         (reply,) = mails
         answered += 1
+    return answered
+
+
+def test_an_auto_responder_that_ignores_rfc_3834_is_answered_a_few_times_then_stopped_and_shown_to_staff(
+        desk: Desk) -> None:
+    """No Auto-Submitted header, no "Automatic reply" subject: a loop of 4 round trips a minute ran until stopped."""
+    answered = auto_responder(desk, "away@example.net", every=15,
+                              says="Thank you for your email. I am away from my desk and will read it when I am back.")
     assert answered <= 6, answered
     with desk.context.sessions() as session:
         flagged = attention.waiting(session)
@@ -436,20 +443,52 @@ def test_the_same_letter_on_the_same_case_goes_to_an_email_address_once_a_day(de
 def test_a_loop_the_once_a_day_rule_does_not_catch_is_stopped_by_the_letters_on_its_thread(desk: Desk) -> None:
     """With the same-letter window shorter than the loop's round trip, the count of letters on the thread stops it."""
     desk.context.settings.same_letter_hours = 0.001  # 3.6 seconds; the loop below comes back every 20
-    desk.write("The light on our landing has been flickering for a week, please can someone look at it.",
-               sender="loop@example.net")
-    (reply,) = desk.replies()
-    answered = 1
-    for n in range(10):
-        desk.later(seconds=20)
-        desk.write(f"Notice {n}: your message has been received by our system.", answering=reply,
-                   sender="loop@example.net")
-        mails = desk.replies()
-        if not mails:
-            break
-        (reply,) = mails
-        answered += 1
+    answered = auto_responder(desk, "loop@example.net", every=20, says="Your message has been received by our system.")
     assert answered == 5, "five letters on the thread in an hour are answered; the sixth is a loop"
     with desk.context.sessions() as session:
         (shown,) = attention.waiting(session)
     assert "reply loop" in str(shown.failure) and shown.case_id is not None
+
+
+def test_mail_the_council_s_gateway_could_not_verify_changes_no_case_gets_no_reply_and_is_shown_to_staff(
+        desk: Desk) -> None:
+    """A forged mail quoting a resident's reference declined their complaint, and a forged "formal complaint"
+    with a link was quoted word for word in the acknowledgement sent to the person whose address it used."""
+    desk.context.settings.trusted_authserv_ids = ["mx.council.example"]
+    passed = {"Authentication-Results": "mx.council.example; spf=pass smtp.mailfrom=example.net; "
+                                        "dkim=pass header.d=example.net; dmarc=pass header.from=example.net"}
+    desk.write("I've waited six weeks for the damp in my flat to be looked at and I'm fed up.",
+               sender="victim@example.net", headers=passed)
+    (offer,) = desk.replies()
+    reference = reference_in(offer)
+    assert desk.case(reference).status == ComplaintStatus.CHOICE_OFFERED
+    failed = {"Authentication-Results": "mx.council.example; spf=fail smtp.mailfrom=example.net; dkim=none; "
+                                        "dmarc=fail (p=reject) header.from=example.net"}
+    desk.write(f"REQUEST. Not a complaint. {reference}", answering=offer, sender="victim@example.net", headers=failed)
+    desk.write("I want to make a formal complaint. Log in at http://phish.example/council to follow it.",
+               sender="victim@example.net", headers=failed)
+    assert desk.replies() == [], "nobody is answered, least of all the person whose address was used"
+    assert desk.case(reference).status == ComplaintStatus.CHOICE_OFFERED, "the forged answer changed nothing"
+    with desk.context.sessions() as session:
+        shown = attention.waiting(session)
+        complaints = session.scalar(select(func.count(Case.id)).where(Case.kind == Kind.COMPLAINT.value))
+    assert len(shown) == 2 and all("dmarc=fail" in str(m.failure) and m.case_id is None for m in shown)
+    assert complaints == 1, "no complaint opened from the forged letter"
+
+
+def test_results_written_by_anyone_but_the_council_s_gateway_are_not_believed() -> None:
+    from intake.email.authentication import verdict
+
+    def mail(*results: str) -> bytes:
+        return b"".join(f"Authentication-Results: {r}\r\n".encode() for r in results) + (
+            b"From: a@example.net\r\nSubject: x\r\n\r\nHello\r\n")
+
+    trusted = ["MX.Council.example"]
+    assert verdict(mail("evil.example; dmarc=fail"), trusted).forged is False  # not ours: ignored
+    assert verdict(mail("mx.council.example; dmarc=fail"), []).forged is False  # no gateway named: nothing read
+    assert verdict(mail("mx.council.example 1; dmarc=fail (p=quarantine)"), trusted).forged is True
+    assert verdict(mail("mx.council.example; dmarc=fail (p=none)"), trusted).forged is False  # the domain asks nothing
+    assert verdict(mail("mx.council.example; spf=fail; dkim=none"), trusted).forged is True  # no DMARC: SPF's fail
+    assert verdict(mail("mx.council.example; spf=fail; dkim=pass"), trusted).forged is False
+    top_first = verdict(mail("mx.council.example; dmarc=fail", "mx.council.example; dmarc=pass"), trusted)
+    assert top_first.forged and top_first.summary() == "dmarc=fail at mx.council.example"
