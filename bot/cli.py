@@ -146,6 +146,25 @@ def _reused_id(context: Context, message_id: int) -> bool:
         return REUSED_ID in session.get_one(Message, message_id).defects
 
 
+def _say_where(context: Context, roles: frozenset[str]) -> None:
+    """Once serving: where the console, the chat and the mail are, and the first user's command if none exists yet."""
+    from sqlalchemy import func, select
+
+    from workflow.models import User
+
+    settings = context.settings
+    web = f"http://{settings.web_host}:{settings.web_port}"
+    typer.echo(f"Ready. Console: {web}/console/   Web chat: {web}/chat")
+    if "smtp" in roles:
+        typer.echo(f"Mail for {', '.join(settings.accepted_mail_domains)}: SMTP on "
+                   f"{settings.smtp_host}:{settings.smtp_port}")
+    with context.sessions() as session:
+        users = session.scalar(select(func.count(User.id))) or 0
+    if not users:
+        typer.echo("No console user yet. Create the first one (it asks for a password): "
+                   ".venv/bin/triage users add YOUR-NAME --role admin")
+
+
 @app.command()
 def run(
     only: Annotated[str, typer.Option("--only", help="comma-separated roles to run in this process: smtp, imap, "
@@ -167,9 +186,14 @@ def run(
     except ValueError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
+    context = _context()
+    try:
+        runner.check_ports(context, roles)  # before anything else is said or built
+    except runner.PortTaken as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command with addresses
-    context = _context()
     context.migrate()
     log.info("database ready (%s)", context.engine.dialect.name)
     stopping = threading.Event()
@@ -197,7 +221,16 @@ def run(
             on_accept = service.use_model if service is not None and service.conversation is not None else None
             app = create_app(context, Retrainer(context, on_accept=on_accept))
             logging.getLogger("uvicorn.access").addFilter(WithoutQuery())
-            uvicorn.run(app, host=context.settings.web_host, port=context.settings.web_port)
+
+            class Announcing(uvicorn.Server):
+                """Says where everything is once it really is serving, not before."""
+
+                async def startup(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
+                    await super().startup(sockets)
+                    if self.started:
+                        _say_where(context, roles)
+
+            Announcing(uvicorn.Config(app, host=context.settings.web_host, port=context.settings.web_port)).run()
         else:
             stopping.wait()
     finally:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,28 @@ def parse_roles(text: str) -> frozenset[str]:
 
 class RoleTaken(RuntimeError):
     """Another process on this SQLite data directory already runs a role asked for."""
+
+
+class PortTaken(RuntimeError):
+    """A port this process is to listen on is another program's: said in one line, before the model is built."""
+
+
+def check_ports(context: Context, roles: frozenset[str]) -> None:
+    """Fail fast and plainly: a busy port used to end in a 71-line traceback, after the model build."""
+    settings = context.settings
+    wanted = [(settings.smtp_host, settings.smtp_port, "TRIAGE_SMTP_PORT", "smtp"),
+              (settings.web_host, settings.web_port, "TRIAGE_WEB_PORT", "web")]
+    for host, port, setting, role in wanted:
+        if role not in roles:
+            continue
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is not "in use"
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                raise PortTaken(f"{host}:{port} cannot be used ({error.strerror or error}): another program may have "
+                                f"it; stop that program, or set {setting} to a free port") from None
 
 
 def take_roles(context: Context, roles: frozenset[str]) -> list[int]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from bot.context import Context
@@ -32,6 +33,17 @@ def create_app(context: Context, retrainer: Retrainer | None = None) -> FastAPI:
     api_docs = context.settings.api_docs  # the route list is a map for an attacker: off unless asked for
     app = FastAPI(title=f"{context.settings.landlord_name} housing triage", docs_url="/docs" if api_docs else None,
                   redoc_url=None, openapi_url="/openapi.json" if api_docs else None)
+
+    @app.get("/", response_class=HTMLResponse)
+    def landing() -> HTMLResponse:
+        """The address `triage run` is reached at answered {"detail":"Not Found"}; now it says where to go."""
+        name = html.escape(context.settings.landlord_name)
+        return HTMLResponse(
+            f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{name} triage</title>"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head><body>"
+            f"<h1>{name} housing triage</h1><ul><li><a href=\"/console/\">Staff console</a> (advisors, "
+            f"handlers, supervisors)</li><li><a href=\"/chat\">Web chat</a> (residents)</li></ul></body></html>",
+            headers={"Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff"})
 
     @app.get("/healthz")
     def health() -> JSONResponse:

@@ -140,6 +140,12 @@ def test_make_run_then_demo_then_a_resident_emails_and_answers_complaint(tmp_pat
                 time.sleep(0.2)
         assert "building the model: reading" in log.read_text(), "the first start says what it is doing"
         assert body == {"status": "ok", "database": "sqlite"}
+        said = log.read_text()
+        assert f"Console: http://127.0.0.1:{port}/console/" in said and f"Web chat: http://127.0.0.1:{port}/chat" in said
+        assert "No console user yet" in said and "triage users add YOUR-NAME --role admin" in said
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            landing = response.read().decode()
+        assert 'href="/console/"' in landing and 'href="/chat"' in landing, "/ answered {\"detail\":\"Not Found\"}"
         assert (tmp_path / "data" / "model" / "triage.skops").exists(), "the model is built on first start"
 
         demo = subprocess.run([TRIAGE, "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
@@ -343,3 +349,18 @@ def test_the_access_log_keeps_no_search_terms_and_the_route_list_is_not_public(t
         process.wait(timeout=30)
     written = log.read_text()
     assert "/console/search?" in written and "Oak" not in written
+
+
+def test_a_busy_port_stops_the_start_with_one_line_naming_the_setting(tmp_path: Path) -> None:
+    """A busy port ended in a 71-line traceback, and only after the model was built."""
+    import socket
+
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        port = other_program.getsockname()[1]
+        result = subprocess.run([TRIAGE, "run", "--only", "smtp"], cwd=tmp_path, capture_output=True, text=True,
+                                env=triage_env(TRIAGE_SMTP_PORT=str(port)), timeout=60)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: 127.0.0.1:{port} cannot be used") and "set TRIAGE_SMTP_PORT to a free port" in line
