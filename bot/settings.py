@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     # the same letter on the same case once a window (RFC 3834), and a thread with more letters an hour is a loop.
     replies_per_minute: int = 6
     replies_per_hour: int = 20
-    replies_per_domain_hour: int = 300
+    replies_per_domain_hour: int = 1000
     same_letter_hours: float = 24.0
     loop_letters: int = 5
 

@@ -385,6 +385,17 @@ def test_plus_tagged_addresses_share_one_mailbox_s_limits_and_bursts_a_minute_ap
     assert sorted({r["rule"] for r in rules}) == ["per_hour", "per_minute"]
 
 
+def test_replies_to_one_domain_are_bounded_and_other_domains_are_still_answered(desk: Desk) -> None:
+    """Letters forged from many addresses at a domain someone wants flooded (backscatter) get a bounded number."""
+    desk.context.settings.replies_per_domain_hour = 3
+    for n in range(5):
+        desk.write(f"Please can someone collect the dumped mattress number {n} behind block C?",
+                   subject=f"Mattress {n}", sender=f"staff{n}@target.example")
+    desk.write("Please can someone collect the dumped sofa behind block D?", subject="Sofa", sender="me@home.example")
+    sent = sorted(str(reply["To"]) for reply in desk.replies())
+    assert sent == ["me@home.example", "staff0@target.example", "staff1@target.example", "staff2@target.example"]
+
+
 def auto_responder(desk: Desk, address: str, every: float, says: str, rounds: int = 12) -> int:
     """A resident's first letter, then an auto-responder at `address` that answers each of our letters
     `every` seconds later without marking itself automatic; how many of our letters it got."""

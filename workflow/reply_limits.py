@@ -34,7 +34,7 @@ QUESTIONS = frozenset({"choice", "choice_unclear", "adjustments_question"})
 class ReplyLimits:
     per_minute: int = 6  # to one mailbox
     per_hour: int = 20  # to one mailbox: bursts a minute apart
-    per_domain_hour: int = 300  # to one email domain: many mailboxes at a domain someone wants flooded
+    per_domain_hour: int = 1000  # to one email domain: many mailboxes at a domain someone wants flooded
     same_letter: dt.timedelta = dt.timedelta(hours=24)  # email: the same letter on the same case, once
     loop_letters: int = 5  # email: letters on one case answered in an hour; the next is a loop, shown to staff
 
