@@ -227,11 +227,9 @@ class Conversation:
         if message.channel == "email" and message.raw is not None and not message.automatic:
             checked = authentication.verdict(message.raw, self.trusted_authserv_ids)
             if checked.forged:  # stored and shown to staff; it touches no resident's case and gets no reply
-                audit.record(session, "sender_not_verified", BOT, turn.at, message_id=message.id,
-                             checked=checked.summary())
                 self._classify(turn)
                 attention.mark_failed(session, message.id, NOT_VERIFIED.format(summary=checked.summary()), BOT,
-                                      turn.at, event="sender_set_aside")
+                                      turn.at, event="sender_not_verified", checked=checked.summary())
                 return
         resident_id = resident_for(session, message.channel, message.sender, turn.at)
         message.resident_id = resident_id
@@ -531,10 +529,9 @@ class Conversation:
         message, session = turn.message, turn.session
         if message.quiet or not message.sender:
             return
+        if case is not None and case.id is None:
+            session.flush()  # a case opened by this message: the limits count by its id
         case_id = case.id if case is not None else None
-        if case is not None and case_id is None:
-            session.flush()
-            case_id = case.id
         held = reply_limits.hold(session, self.limits, message.channel, message.sender, case_id, letter, turn.at,
                                  message.id)
         if held is not None:

@@ -27,14 +27,15 @@ def reason_of(error: BaseException) -> str:
 
 
 def mark_failed(session: Session, message_id: int, reason: str, actor: str, at: dt.datetime,
-                event: str = "handling_failed") -> None:
+                event: str = "handling_failed", **detail: str) -> None:
     """The message is set aside from the bot's queue with its reason; the caller commits. `event`
-    names what happened in the audit (the bot also sets aside a thread it stopped answering)."""
+    and `detail` say in the audit what happened (the bot also sets aside a thread it stopped
+    answering, and a letter whose sender it could not verify); detail holds labels, never text."""
     message = session.get_one(Message, message_id)
     if message.failure is not None:
         return
     message.handled_at, message.failure = message.handled_at or at, reason[:REASON_CHARS]
-    audit.record(session, event, actor, at, message_id=message_id)
+    audit.record(session, event, actor, at, message_id=message_id, **detail)
 
 
 _WAITING = select(Message).where(Message.failure.is_not(None))  # read through ix_messages_failed

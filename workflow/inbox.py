@@ -53,6 +53,10 @@ class Incoming:
     parsed: bool = True  # False: only the raw bytes and the id so far; complete_inbound fills in the rest
     quiet: bool = False  # from an archive (triage import): recorded and classified, never answered
 
+    @property
+    def channel_id(self) -> tuple[str, str]:
+        return self.channel, self.external_id
+
 
 def _write_file(directory: Path, data: bytes) -> tuple[str, str]:
     digest = hashlib.sha256(data).hexdigest()
@@ -130,12 +134,16 @@ def record_inbound_batch(session: Session, incomings: Sequence[Incoming], attach
     """
     known, seen = _stored(session, incomings)
     fresh: list[Incoming] = []
+    keys: set[Key] = set()
+    reused: set[int] = set()  # a letter whose id an earlier one (stored, or earlier in this batch) already has
     for incoming in incomings:
-        if _key(incoming) not in known and all(_key(i) != _key(incoming) for i in fresh):
-            fresh.append(incoming)
-    reused = {id(i) for n, i in enumerate(fresh)
-              if (i.channel, i.external_id) in seen or any(i.external_id == o.external_id and i.channel == o.channel
-                                                           for o in fresh[:n])}
+        if _key(incoming) in known or _key(incoming) in keys:
+            continue
+        if incoming.channel_id in seen:
+            reused.add(id(incoming))
+        fresh.append(incoming)
+        keys.add(_key(incoming))
+        seen.add(incoming.channel_id)
     if fresh:
         files = {id(i): [(f, *_write_file(attachments_dir, f.data)) for f in i.files] for i in fresh}
         try:
