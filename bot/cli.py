@@ -177,7 +177,7 @@ def run(
 
     import uvicorn
 
-    from bot import runner
+    from bot import memory, runner
     from bot.retraining import Retrainer
     from bot.web import WithoutQuery, create_app
 
@@ -186,6 +186,7 @@ def run(
     except ValueError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
+    memory.settle()
     context = _context()
     try:
         runner.check_ports(context, roles)  # before anything else is said or built

@@ -42,6 +42,7 @@ from intake.email import authentication
 from workflow import attention, audit, cases, outbox, reply_limits
 from workflow.calendar import WorkingCalendar
 from workflow.hazards import report_hazard
+from workflow.inbox import raw_head
 from workflow.letters import Letters, long_date
 from workflow.lifecycle import FINAL, RESPOND_WITHIN, ComplaintLifecycle
 from workflow.models import Case, Classification, ContactRestriction, Message
@@ -224,8 +225,9 @@ class Conversation:
             audit.record(session, "message_without_sender", BOT, turn.at, message_id=message.id)
             self._classify(turn)
             return
-        if message.channel == "email" and message.raw is not None and not message.automatic:
-            checked = authentication.verdict(message.raw, self.trusted_authserv_ids)
+        head = raw_head(session, message, authentication.HEADER_CHARS) if message.channel == "email" else None
+        if head is not None and not message.automatic:
+            checked = authentication.verdict(head, self.trusted_authserv_ids)
             if checked.forged:  # stored and shown to staff; it touches no resident's case and gets no reply
                 self._classify(turn)
                 attention.mark_failed(session, message.id, NOT_VERIFIED.format(summary=checked.summary()), BOT,

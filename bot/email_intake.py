@@ -32,7 +32,8 @@ def smtp_controller(context: Context) -> Controller:
                            tls_key=settings.smtp_tls_key,
                            connections=Connections(settings.smtp_max_connections,
                                                    settings.smtp_max_connections_per_client),
-                           max_recipients=settings.smtp_max_recipients)
+                           max_recipients=settings.smtp_max_recipients, first_hop=settings.first_hop(),
+                           spool_dir=settings.data_dir / "spool", large_at_once=settings.smtp_large_at_once)
 
 
 def mailbox_poller(context: Context, config: MailboxConfig, poll_seconds: float = 60.0) -> MailboxPoller:

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import memory
 from bot.context import Context
 from intake.email.parse import parse
 from intake.message import InboundMessage
@@ -35,7 +36,7 @@ def incoming_from(message: InboundMessage, received_at: dt.datetime, quiet: bool
         recipients=message.recipients, subject=message.subject, body_text=message.body_text,
         new_text=message.new_text, raw=message.raw, in_reply_to=message.in_reply_to, references=message.references,
         automatic=message.automatic, defects=message.defects, quiet=quiet, parsed=message.parsed,
-        files=[IncomingFile(a.filename, a.content_type, a.data) for a in message.attachments],
+        files=[IncomingFile(a.filename, a.content_type, a.data, a.part, a.fingerprint) for a in message.attachments],
     )
 
 
@@ -57,12 +58,18 @@ def store_message(context: Context, message: InboundMessage, *, quiet: bool = Fa
 
 
 def complete(context: Context, session: Session, message: Message) -> None:
-    """Parse a message that was stored raw (SMTP answers before parsing) and fill in its record."""
+    """Parse a message that was stored raw (SMTP answers before parsing) and fill in its record.
+
+    Its raw bytes are let go once it is filled in (read again only if something asks for them),
+    so a batch of six 25 MB letters is parsed one letter at a time, not held together."""
     if message.parsed or message.raw is None:
         return
-    parsed = parse(message.raw, message.channel)
-    complete_inbound(session, message, incoming_from(parsed, message.received_at),
+    large = len(message.raw) > memory.LARGE
+    complete_inbound(session, message, incoming_from(parse(message.raw, message.channel), message.received_at),
                      context.settings.data_dir / "attachments")
+    session.expire(message, ["raw"])
+    if large:
+        memory.trim()
 
 
 def complete_stored(context: Context) -> int:

@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot import memory
 from bot.context import Context
 from bot.service import Service
 
@@ -125,6 +126,7 @@ def start(context: Context, roles: frozenset[str], stop: threading.Event | None 
     if loops:
         model = ensure_model(context, stop) if "worker" in roles else None
         if model is not None:
+            memory.trim()  # the encoder's load leaves ~70 MB of freed scratch
             log.info("model %s ready", model.version)
         running.service = Service(context, model, loops=loops)
         running.service.start()

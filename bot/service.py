@@ -33,7 +33,7 @@ def conversation(context: Context, model: TriageModel) -> Conversation:
     return Conversation(context.sessions, model, context.calendar, context.letters, context.settings.team_for,
                         context.now, lambda session, message: complete(context, session, message),
                         limits=context.settings.reply_limits(),
-                        trusted_authserv_ids=context.settings.trusted_authserv_ids)
+                        trusted_authserv_ids=context.settings.believed_authserv_ids)
 
 
 def schedule(context: Context) -> dict[str, int]:

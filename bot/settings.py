@@ -10,6 +10,8 @@ from typing import Annotated
 from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from intake.email.first_hop import Dns
+from intake.email.smtp import FirstHop
 from workflow.calendar import Nation, WorkingCalendar, parse_closure_days
 from workflow.db import sqlite_url
 from workflow.letters import Letterhead
@@ -35,6 +37,12 @@ class Settings(BaseSettings):
     smtp_max_connections: int = 200  # open at once; over it (or per client) a new connection gets 421
     smtp_max_connections_per_client: int = 20
     smtp_max_recipients: int = 100  # in one transaction; the rest get 452 and are sent again by the sender
+    smtp_large_at_once: int = 2  # letters over 1 MB read from their spool file into memory to be stored at once
+    # The product's SMTP server is the MX, straight from the internet: it checks SPF, DKIM and DMARC
+    # itself and writes Authentication-Results under smtp_authserv_id (default triage.<mail domain>).
+    smtp_first_hop: bool = False
+    smtp_authserv_id: str = ""
+    dns_servers: Annotated[list[str], NoDecode] = []  # for those checks: "ip" or "ip:port"; empty: resolv.conf
     smtp_tls_cert: str | None = None
     smtp_tls_key: str | None = None
     mail_domains: Annotated[list[str], NoDecode] = []
@@ -93,7 +101,7 @@ class Settings(BaseSettings):
     same_letter_hours: float = 24.0
     loop_letters: int = 5
 
-    @field_validator("mail_domains", "imap_urls", "trusted_authserv_ids", mode="before")
+    @field_validator("mail_domains", "imap_urls", "trusted_authserv_ids", "dns_servers", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split(value)
@@ -166,7 +174,8 @@ class Settings(BaseSettings):
         return self
 
     @field_validator("replies_per_minute", "replies_per_hour", "replies_per_domain_hour", "loop_letters",
-                     "smtp_max_connections", "smtp_max_connections_per_client", "smtp_max_recipients")
+                     "smtp_max_connections", "smtp_max_connections_per_client", "smtp_max_recipients",
+                     "smtp_large_at_once")
     @classmethod
     def _at_least_one(cls, value: int) -> int:
         if value < 1:
@@ -178,6 +187,19 @@ class Settings(BaseSettings):
                            per_domain_hour=self.replies_per_domain_hour,
                            same_letter=dt.timedelta(hours=self.same_letter_hours),
                            loop_letters=self.loop_letters)
+
+    def first_hop(self) -> FirstHop | None:
+        """The SMTP server's own sender checks, when it is the first hop; None behind a gateway."""
+        if not self.smtp_first_hop:
+            return None
+        return FirstHop(self.smtp_authserv_id or f"triage.{self.accepted_mail_domains[0].rsplit('@', 1)[-1]}",
+                        Dns(tuple(self.dns_servers)))
+
+    @property
+    def believed_authserv_ids(self) -> list[str]:
+        """Whose Authentication-Results are read: the council's gateways, and this server when it checks itself."""
+        own = self.first_hop()
+        return [*self.trusted_authserv_ids, *([own.authserv_id] if own else [])]
 
     @property
     def resolved_database_url(self) -> str:

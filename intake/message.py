@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 class InboundAttachment:
     filename: str  # sanitised: safe to use as a file name, never a path
     content_type: str
-    data: bytes
+    data: bytes  # b"" when fingerprint is set: the bytes stay in the raw letter, read from there on request
+    part: int | None = None  # email: its index in a walk() of the raw letter, where its bytes stay
+    fingerprint: tuple[int, str] | None = None  # (size, SHA-256) of the decoded bytes, when data is left out
 
     @property
     def size(self) -> int:
-        return len(self.data)
+        return self.fingerprint[0] if self.fingerprint else len(self.data)
 
 
 @dataclass(frozen=True)

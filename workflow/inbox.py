@@ -1,9 +1,12 @@
 """Recording inbound messages durably, exactly once (DESIGN.md step 1: store before acknowledging).
 
-Attachment files are written and flushed to disk before the database commit that names them, so
-a crash leaves at worst an unreferenced file, never a record pointing at nothing. A second copy of
-the same message (same channel, external id and content) is recognised and not stored again; a
-different letter under a Message-ID already seen is stored and flagged (REUSED_ID).
+An email's attachments are not stored again beside the raw letter that holds them: their record
+names their part of it (Attachment.part) and `attachment_bytes` reads them back from there. Files
+that came without a raw letter (chat, Telegram) are written and flushed to disk before the
+database commit that names them, so a crash leaves at worst an unreferenced file, never a record
+pointing at nothing. A second copy of the same message (same channel, external id and content)
+is recognised and not stored again; a different letter under a Message-ID already seen is stored
+and flagged (REUSED_ID).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import compat32
 from pathlib import Path
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, func, insert, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,6 +36,12 @@ class IncomingFile:
     filename: str
     content_type: str
     data: bytes
+    part: int | None = None  # its place in a walk of the raw letter's MIME tree, when it came in one
+    fingerprint: tuple[int, str] | None = None  # (size, SHA-256) when data is left out: it stays in the letter
+
+
+class AttachmentMissing(LookupError):
+    """An attachment whose bytes are gone (purged) or do not match what was recorded."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,44 @@ def _write_file(directory: Path, data: bytes) -> tuple[str, str]:
     return digest, str(relative)
 
 
+def _kept(directory: Path, file: IncomingFile, raw_kept: bool) -> dict[str, object]:
+    """An attachment's columns: a part of the raw letter when there is one, else a file written now."""
+    if file.part is not None and raw_kept:
+        size, digest = file.fingerprint or (len(file.data), hashlib.sha256(file.data).hexdigest())
+        return {"filename": file.filename, "content_type": file.content_type, "size": size,
+                "sha256": digest, "path": "", "part": file.part}
+    if file.fingerprint is not None:
+        raise ValueError("an attachment left in its letter cannot be stored without the letter")
+    digest, path = _write_file(directory, file.data)
+    return {"filename": file.filename, "content_type": file.content_type, "size": len(file.data),
+            "sha256": digest, "path": path, "part": None}
+
+
+def raw_head(session: Session, message: Message, size: int) -> bytes | None:
+    """The first `size` bytes of a message's raw letter (None without one), read in the database
+    when the letter is not loaded: its headers are all a sender check needs of 25 MB."""
+    if "raw" not in inspect(message).unloaded:
+        return None if message.raw is None else message.raw[:size]
+    head = session.scalar(select(func.substr(Message.raw, 1, size)).where(Message.id == message.id))
+    return bytes(head) if head is not None else None
+
+
+def attachment_bytes(attachment: Attachment, attachments_dir: Path) -> bytes:
+    """The attachment's bytes, from its part of the raw letter or from its file, checked against
+    the digest recorded when it arrived."""
+    if attachment.part is None:
+        target = attachments_dir / attachment.path
+        data = target.read_bytes() if attachment.path and target.is_file() else None
+    else:
+        raw = attachment.message.raw
+        parts = list(BytesParser(policy=compat32).parsebytes(raw).walk()) if raw is not None else []
+        payload = parts[attachment.part].get_payload(decode=True) if attachment.part < len(parts) else None
+        data = payload if isinstance(payload, bytes) else None
+    if data is None or hashlib.sha256(data).hexdigest() != attachment.sha256:
+        raise AttachmentMissing(f"attachment {attachment.id} is no longer stored as it arrived")
+    return data
+
+
 def _fill(message: Message, incoming: Incoming, attachments_dir: Path) -> None:
     message.sender, message.recipients, message.subject = incoming.sender, list(incoming.recipients), incoming.subject
     message.body_text, message.new_text = incoming.body_text, incoming.new_text
@@ -80,9 +129,7 @@ def _fill(message: Message, incoming: Incoming, attachments_dir: Path) -> None:
     message.automatic = incoming.automatic
     message.defects = sorted({*(message.defects or []), *incoming.defects})  # keeps what storing found (REUSED_ID)
     for file in incoming.files:
-        digest, path = _write_file(attachments_dir, file.data)
-        message.attachments.append(Attachment(filename=file.filename, content_type=file.content_type,
-                                              size=len(file.data), sha256=digest, path=path))
+        message.attachments.append(Attachment(**_kept(attachments_dir, file, incoming.raw is not None)))
 
 
 def _row(incoming: Incoming, reused: bool) -> dict[str, object]:
@@ -145,16 +192,15 @@ def record_inbound_batch(session: Session, incomings: Sequence[Incoming], attach
         keys.add(_key(incoming))
         seen.add(incoming.channel_id)
     if fresh:
-        files = {id(i): [(f, *_write_file(attachments_dir, f.data)) for f in i.files] for i in fresh}
+        files = {id(i): [_kept(attachments_dir, f, i.raw is not None) for f in i.files] for i in fresh}
         try:
             connection = session.connection()  # Core, not the ORM's unit of work: this is the hot path
             ids = connection.execute(insert(Message.__table__).returning(Message.__table__.c.id,
                                                                          sort_by_parameter_order=True),
                                      [_row(i, id(i) in reused) for i in fresh]).scalars().all()
-            attachments = [{"message_id": message_id, "filename": f.filename, "content_type": f.content_type,
-                            "size": len(f.data), "sha256": digest, "path": path}
+            attachments = [{"message_id": message_id, **columns}
                            for message_id, incoming in zip(ids, fresh, strict=True)
-                           for f, digest, path in files[id(incoming)]]
+                           for columns in files[id(incoming)]]
             if attachments:
                 connection.execute(insert(Attachment.__table__), attachments)
             connection.execute(insert(AuditEvent.__table__), [

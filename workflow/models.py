@@ -350,7 +350,9 @@ class Message(Base):
     recipients: Mapped[list[str]] = mapped_column(default=list)
     subject: Mapped[str | None] = mapped_column(StorableText)
     body_text: Mapped[str] = mapped_column(StorableText, default="")
-    raw: Mapped[bytes | None]
+    # Loaded only when read: a worker's batch of messages, or a page listing them, does not carry
+    # every 25 MB letter's bytes along (bot/inbound.py reads the head of one when that is all it needs).
+    raw: Mapped[bytes | None] = mapped_column(deferred=True)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     in_reply_to: Mapped[str | None] = mapped_column(StorableString(998))
     references: Mapped[list[str]] = mapped_column(default=list)
@@ -368,7 +370,9 @@ class Message(Base):
 
 
 class Attachment(Base):
-    """Metadata of a stored file; the bytes live under the data directory, named by their hash."""
+    """Metadata of a stored file. An email's attachment is read from the raw letter it came in
+    (`part`: its place in a walk of the MIME tree), so a 25 MB letter is not stored twice; a chat
+    or Telegram file, which has no raw letter, lives under the data directory, named by its hash."""
 
     __tablename__ = "attachments"
 
@@ -378,7 +382,8 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(StorableString(255))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(StorableString(64))
-    path: Mapped[str] = mapped_column(StorableString(500))
+    path: Mapped[str] = mapped_column(StorableString(500))  # "" for a part of the raw letter
+    part: Mapped[int | None]  # index in email's walk() of the message's raw bytes; None: a file at path
 
     message: Mapped[Message] = relationship(back_populates="attachments")
 

@@ -75,7 +75,8 @@ class PurgeResult:
 
 def _scrub_message(session: Session, message: Message, result: PurgeResult) -> None:
     for attachment in list(message.attachments):
-        result.files.append(attachment.path)
+        if attachment.path:  # a part of the raw letter goes with it
+            result.files.append(attachment.path)
         session.delete(attachment)
         result.attachments += 1
     if message.direction == Direction.OUTBOUND.value and message.external_id:

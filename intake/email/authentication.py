@@ -47,7 +47,7 @@ def _judge(resinfo: str) -> tuple[dict[str, str], bool]:
     dmarc, spf, dkim = results.get("dmarc"), results.get("spf"), results.get("dkim")
     if dmarc == "fail":  # DMARC says: the domain asks receivers to act, unless its policy is none
         return results, _POLICY_NONE.search(resinfo) is None
-    if dmarc is None and spf == "fail" and dkim != "pass":  # no DMARC record: SPF's hard fail alone
+    if dmarc in (None, "none") and spf == "fail" and dkim != "pass":  # no DMARC record: SPF's hard fail alone
         return results, True
     return results, False
 
