@@ -487,6 +487,24 @@ def test_mail_the_council_s_gateway_could_not_verify_changes_no_case_gets_no_rep
     assert complaints == 1, "no complaint opened from the forged letter"
 
 
+def test_exchange_online_s_header_without_an_authserv_id_is_read_when_named_and_only_at_the_top() -> None:
+    """Exchange Online's Authentication-Results names no authserv-id, so a council on Microsoft 365 had
+    no way to have its gateway's findings read."""
+    from intake.email.authentication import verdict
+
+    microsoft = ("spf=fail (sender IP is 198.51.100.7) smtp.mailfrom=example.net; dkim=none (message not signed) "
+                 "header.d=none;dmarc=fail action=oreject header.from=example.net;compauth=fail reason=000")
+    relaxed = microsoft.replace("action=oreject", "action=none")
+    body = b"From: a@example.net\r\nSubject: x\r\n\r\nHello\r\n"
+    top = f"Authentication-Results: {microsoft}\r\n".encode() + body
+    assert verdict(top, ["exchange-online"]).forged is True
+    assert verdict(top, ["exchange-online"]).checked_by == "exchange-online"
+    assert verdict(top, ["mx.council.example"]).forged is False, "not named: not read"
+    assert verdict(f"Authentication-Results: {relaxed}\r\n".encode() + body, ["exchange-online"]).forged is False
+    below = f"Authentication-Results: mx.other.example; dmarc=pass\r\nAuthentication-Results: {microsoft}\r\n"
+    assert verdict(below.encode() + body, ["exchange-online"]).forged is False, "one lower down is anyone's"
+
+
 def test_results_written_by_anyone_but_the_council_s_gateway_are_not_believed() -> None:
     from intake.email.authentication import verdict
 

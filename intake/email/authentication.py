@@ -18,6 +18,11 @@ from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
+# Exchange Online (Microsoft 365) writes its header with no authserv-id at all ("spf=pass (sender
+# IP is ...) smtp.mailfrom=...; dmarc=fail action=oreject ..."), prepended as the mail arrives.
+# Naming this in TRIAGE_TRUSTED_AUTHSERV_IDS believes the topmost header when it has no id: only
+# right when the mailbox the product reads is in Exchange Online, where Microsoft's is the top one.
+EXCHANGE_ONLINE = "exchange-online"
 HEADER_CHARS = 16_000  # the header block read; the gateway adds its result at the top
 # "dmarc=fail", "spf = softfail": each method's result, in a resinfo of bounded length
 _RESULT = re.compile(r"\b(dmarc|dkim|spf)\s*=\s*([a-z]+)", re.I)
@@ -63,8 +68,10 @@ def verdict(raw: bytes, trusted: Sequence[str]) -> Verdict:
         values = [str(v) for v in headers.get_all("Authentication-Results", [])]
     except Exception:  # noqa: BLE001 - an unreadable header block: nothing trusted said anything
         return Verdict(None, {}, False)
-    for value in values:  # topmost first: the gateway's, added last
+    for position, value in enumerate(values):  # topmost first: the gateway's, added last
         checked_by = _authserv_id(" ".join(value.split()))
+        if "=" in checked_by and position == 0 and EXCHANGE_ONLINE in ids:
+            checked_by = EXCHANGE_ONLINE  # Microsoft's own, which names no authserv-id
         if checked_by in ids:
             results, forged = _judge(value)
             return Verdict(checked_by, results, forged)
