@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -283,7 +284,11 @@ class Conversation:
             else:  # ended, answered, or a new issue: never merged silently into a closed case (6.8)
                 self._new_case(turn, resident_id, related=case)
             return
-        if status == RequestStatus.DONE:
+        if status == RequestStatus.DONE and case.kind == Kind.SERVICE_REQUEST and _says_not_done(turn.text):
+            cases.set_request_status(turn.session, case, RequestStatus.OPEN, turn.at, BOT)  # it is not done: again
+            self._attach(turn, case)
+            self._reply(turn, case, "added_to_case", complaint=False, hazard=self._hazard(turn, case))
+        elif status == RequestStatus.DONE:
             self._new_case(turn, resident_id, related=case)
         elif suggestion is not None and (suggestion.flags.explicit_complaint or _names_complaint(turn.text)):
             if case.choice_offered_at is None:  # they asked before we offered: the offer is their own words
@@ -581,6 +586,20 @@ def _classification(suggestion: Suggestion, message: Message, at: dt.datetime) -
 def _copy_hazard(source: Case, target: Case) -> None:
     """A case opened from another carries its hazard clock and language, not a new clock."""
     target.hazard, target.hazard_due_at, target.language = source.hazard, source.hazard_due_at, source.language
+
+
+# "It's still leaking", "the repair hasn't been done", "the mould has come back": the resident says a
+# request we called done is not. Narrow on purpose: "hello again, now the door handle..." is a new
+# request, and a wrongly reopened one hides it inside an old case.
+_NOT_DONE = re.compile(
+    r"\b(?:still (?:not|isn'?t|hasn'?t|broken|leaking|dripping|the same|there|happening|no)|"
+    r"(?:not|never|hasn'?t been|haven'?t been|wasn'?t|isn'?t|was not|is not|has not been) "
+    r"(?:properly )?(?:fixed|done|sorted|repaired|resolved|finished|completed)|"
+    r"(?:has|have|it'?s|is) (?:come|came) back|came back)\b", re.IGNORECASE)
+
+
+def _says_not_done(text: str) -> bool:
+    return _NOT_DONE.search(text[:2000]) is not None
 
 
 def _names_complaint(text: str) -> bool:

@@ -228,6 +228,56 @@ def test_an_advisor_acknowledges_and_answers_a_complaint_and_the_resident_gets_e
     context.close()
 
 
+def test_a_handler_replies_notes_and_takes_a_repair_from_report_to_done_and_back(
+        browser: Any, console: tuple[str, Desk]) -> None:
+    """Only the Code's fixed letters could be sent, and nothing at all on a service request; a repair
+    could not be started, finished or closed, so every repair stayed open for ever."""
+    from tests.desk import reference_in, text
+
+    url, desk = console
+    written = desk.write("My kitchen tap has been dripping for a week, please send a plumber.", sender="tap@example.net")
+    (receipt,) = [m for m in desk.replies() if m["To"] == "tap@example.net"]
+    reference = reference_in(receipt)
+    assert desk.case(reference).kind == "service_request"
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, url, "alex")
+    page.goto(f"{url}/console/cases/{reference}")
+
+    page.get_by_label("Your reply, sent where they last wrote from").fill("The plumber is booked for Monday morning.")
+    page.get_by_role("button", name="Send the reply").click()
+    assert "Sent to the resident." in page.get_by_role("status").inner_text()
+    (reply,) = desk.replies()
+    assert reply["To"] == "tap@example.net" and reply["In-Reply-To"] == written
+    assert "The plumber is booked for Monday morning." in text(reply) and reference in text(reply)
+
+    page.get_by_label("A note for staff (never sent to the resident)").fill("She works nights: ring after 2pm.")
+    page.get_by_role("button", name="Add the note").click()
+    assert "Noted. Notes are never sent." in page.get_by_role("status").inner_text()
+    assert "She works nights: ring after 2pm." in page.locator("section", has_text="Private notes").inner_text()
+    assert desk.replies() == [], "a note is never sent"
+
+    page.get_by_role("button", name="Start work on it").click()
+    assert desk.case(reference).status == "in_progress"
+    page.get_by_label("What was done, in words the resident will read (optional)").fill(
+        "The plumber fitted a new washer to the kitchen tap.")
+    page.get_by_role("button", name="Mark it done").click()
+    assert "Done. The resident has been told." in page.get_by_role("status").inner_text()
+    (done,) = desk.replies()
+    assert "We have finished your request" in text(done) and "new washer" in text(done)
+    assert desk.case(reference).status == "done" and desk.case(reference).ended_on is not None
+
+    page.get_by_role("button", name="Open it again (it is not done)").click()
+    assert "Opened again." in page.get_by_role("status").inner_text()
+    assert desk.case(reference).status == "open" and desk.case(reference).ended_on is None
+    page.get_by_role("button", name="Mark it done").wait_for()
+    page.get_by_label("Do not tell the resident").check()
+    page.get_by_role("button", name="Mark it done").click()
+    assert "not told" in page.get_by_role("status").inner_text() and desk.replies() == []
+    assert page.get_by_role("button", name="Start work on it").count() == 0, "a done request is not started"
+    context.close()
+
+
 def test_search_finds_a_case_by_reference_address_or_words(
         console: tuple[str, Desk]) -> None:
     url, desk = console

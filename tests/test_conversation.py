@@ -260,6 +260,23 @@ def test_a_reply_to_a_finished_request_is_a_new_case_not_merged_into_the_old_one
     assert reference_in(reply) != old
 
 
+def test_a_resident_who_says_a_finished_repair_is_not_done_gets_it_opened_again(desk: Desk) -> None:
+    """A done request stayed done for ever: the resident's "it's still leaking" opened a second case."""
+    desk.write("Please could someone fix the dripping tap in my kitchen?")
+    (receipt,) = desk.replies()
+    reference = reference_in(receipt)
+    with desk.context.sessions() as session:
+        request = cases.by_reference(session, reference)
+        assert request is not None
+        cases.set_request_status(session, request, "done", desk.clock, "advisor")
+        session.commit()
+    desk.later(days=3)
+    desk.write("The plumber came but the tap is still dripping, it hasn't been fixed.", answering=receipt)
+    (reply,) = desk.replies()
+    assert reference_in(reply) == reference
+    assert desk.case(reference).status == "open" and desk.case(reference).ended_on is None
+
+
 def test_a_reference_quoted_in_a_new_email_finds_the_residents_case_and_no_one_elses(desk: Desk) -> None:
     desk.write("Please can someone look at my blocked kitchen sink?")
     (receipt,) = desk.replies()

@@ -18,6 +18,7 @@ from workflow.inbox import attachment_bytes
 from workflow.lifecycle import ComplaintLifecycle
 from workflow.models import Attachment, AuditEvent, ContactPoint, Disclosure, Message, Resident
 from workflow.reports import Period, build_report
+from workflow.retention import PURGED
 
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"mould on the bedroom wall" * 40
 
@@ -55,6 +56,7 @@ def _complaint_with_a_photo(desk: Desk) -> str:
         resident = session.get_one(Resident, case.resident_id)
         resident.display_name = "Ann Jones"
         session.add(Disclosure(resident_id=resident.id, category="vulnerability", description="Son has asthma"))
+        cases.add_note(session, case, "advisor", "Ms Jones asked us to ring after 2pm.", desk.clock)
         session.commit()
     return reference
 
@@ -110,6 +112,7 @@ def test_purge_removes_a_closed_case_s_personal_data_keeps_its_figures_and_leave
         assert (case.kind, case.status, case.stages[0].outcome, case.stages[0].remedies) == (
             "complaint", "closed", "upheld", ["apology"])
         assert "Ann" not in (case.stages[0].definition or "") and "Ms Jones" not in (case.stages[0].remedy_detail or "")
+        assert [note.text for note in cases.notes_of(session, case)] == [PURGED], "staff notes name her too"
         texts = session.execute(select(Message.body_text, Message.raw, Message.sender, Message.subject)
                                 .where(Message.case_id == case.id)).all()
         assert texts and all(row == ("", None, None, None) for row in texts)

@@ -130,8 +130,11 @@ def test_a_complaint_about_a_request_leaves_the_request_running(session: Session
     assert complaint.kind == Kind.COMPLAINT and complaint.theme == "repairs"
     assert complaints_about(session, request) == [complaint]
     set_request_status(session, request, RequestStatus.DONE, AT + dt.timedelta(days=40), "advisor")
-    with pytest.raises(IllegalTransition):
-        set_request_status(session, request, RequestStatus.OPEN, AT, "advisor")
+    assert request.ended_on is not None
+    with pytest.raises(IllegalTransition, match="allowed now: open"):
+        set_request_status(session, request, RequestStatus.IN_PROGRESS, AT, "advisor")
+    set_request_status(session, request, RequestStatus.OPEN, AT + dt.timedelta(days=41), "advisor")  # not done after all
+    assert request.status == RequestStatus.OPEN and request.ended_on is None
 
 
 def test_links_are_checked(session: Session) -> None:

@@ -10,15 +10,17 @@ from sqlalchemy.orm import Session
 from workflow import audit, references
 from workflow.calendar import london_date
 from workflow.errors import DomainError, IllegalTransition
-from workflow.models import Case, CaseLink
+from workflow.models import Case, CaseLink, CaseNote
 from workflow.vocabulary import REFERENCE_PREFIX, ComplaintStatus, Kind, LinkRelation, RequestStatus
 
-# Service requests, enquiries, compliments and feedback share one small lifecycle.
+# Service requests, enquiries, compliments and feedback share one small lifecycle: a done one is
+# opened again when the resident says it is not done.
 REQUEST_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     RequestStatus.OPEN: frozenset({RequestStatus.IN_PROGRESS, RequestStatus.DONE}),
     RequestStatus.IN_PROGRESS: frozenset({RequestStatus.DONE}),
-    RequestStatus.DONE: frozenset(),
+    RequestStatus.DONE: frozenset({RequestStatus.OPEN}),
 }
+REQUEST_EVENTS = {"start": RequestStatus.IN_PROGRESS, "finish": RequestStatus.DONE, "reopen": RequestStatus.OPEN}
 
 
 def open_case(
@@ -53,18 +55,44 @@ def open_case(
     return case
 
 
+def request_events(case: Case) -> list[str]:
+    """What can be done to a service request, enquiry, compliment or feedback now: start, finish, reopen."""
+    if case.kind == Kind.COMPLAINT or case.purged_at is not None:
+        return []
+    nexts = REQUEST_TRANSITIONS[RequestStatus(case.status)]
+    return [event for event, status in REQUEST_EVENTS.items() if status in nexts]
+
+
 def set_request_status(session: Session, case: Case, status: RequestStatus | str, at: dt.datetime, actor: str) -> None:
-    """Move a non-complaint case on; a done request stays done (a new problem is a new request)."""
+    """Move a non-complaint case on; reopening a done one clears its end date (it is being worked again)."""
     if case.kind == Kind.COMPLAINT:
         raise DomainError(f"{case.reference} is a complaint; use the complaint lifecycle")
     status = RequestStatus(status)
     current = RequestStatus(case.status)
     if status not in REQUEST_TRANSITIONS[current]:
-        raise IllegalTransition(f"cannot move {case.reference} from {current.value} to {status.value}")
+        allowed = ", ".join(s.value.replace("_", " ") for s in sorted(REQUEST_TRANSITIONS[current])) or "nothing"
+        raise IllegalTransition(f"cannot move {case.reference} from {current.value.replace('_', ' ')} to "
+                                f"{status.value.replace('_', ' ')}; allowed now: {allowed}")
     case.status = status.value
-    if status == RequestStatus.DONE:
-        case.ended_on = london_date(at)
+    case.ended_on = london_date(at) if status == RequestStatus.DONE else None
     audit.record(session, "status_changed", actor, at, case=case, previous=current.value, status=status.value)
+
+
+def add_note(session: Session, case: Case, author: str, text: str, at: dt.datetime) -> CaseNote:
+    """A private note: kept in the record and shown to staff, never sent to anyone."""
+    words = text.strip()
+    if not words:
+        raise DomainError("a note needs some words")
+    note = CaseNote(case_id=case.id, at=at, author=author, text=words)
+    session.add(note)
+    session.flush()
+    audit.record(session, "note_added", author, at, case=case, note_id=note.id)  # the words stay in the note
+    return note
+
+
+def notes_of(session: Session, case: Case) -> list[CaseNote]:
+    return list(session.scalars(select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.at,
+                                                                                             CaseNote.id)))
 
 
 def link(session: Session, source: Case, other: Case, relation: LinkRelation, at: dt.datetime, actor: str) -> CaseLink:

@@ -34,7 +34,8 @@ SAMPLE_VALUES: dict[str, Any] = dict(
     reasons="The repair was late.", remedies="an apology", remedy_detail="A written apology",
     actions=["Replace the doors"], reason="We are waiting for a survey.", new_due=_DAY,
     explanation="Court proceedings have started.", headline="Due Friday 4 December 2026",
-    details="The stage 1 response is due.")
+    details="The stage 1 response is due.", what="repair request",
+    summary="The plumber fitted a new washer to the kitchen tap.", text="We have booked the plumber for Monday.")
 
 
 @dataclass(frozen=True)

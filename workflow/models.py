@@ -288,6 +288,18 @@ class Extension(Base):
     stage: Mapped[ComplaintStage] = relationship(back_populates="extensions")
 
 
+class CaseNote(Base):
+    """A private note on a case by a member of staff: part of the record (5.12), never sent."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[dt.datetime]
+    author: Mapped[str] = mapped_column(StorableString(120))
+    text: Mapped[str] = mapped_column(StorableText)
+
+
 class OutstandingAction(Base):
     """Something promised in a response and tracked until done (Code 6.6, 6.17)."""
 

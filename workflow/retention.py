@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from workflow import audit
 from workflow.calendar import london_midnight
+from workflow.cases import notes_of
 from workflow.models import (
     Adjustment,
     Attachment,
@@ -108,6 +109,8 @@ def _scrub_case(case: Case) -> None:
             extension.good_reason = PURGED if extension.good_reason else None
     for action in case.actions:
         action.description = PURGED
+    for note in notes_of(Session.object_session(case), case):  # type: ignore[arg-type]
+        note.text = PURGED
 
 
 def purge(session: Session, before: dt.date, at: dt.datetime) -> PurgeResult:

@@ -1,9 +1,12 @@
-"""What an advisor does to a complaint from its page, and the letter each action sends.
+"""What staff do to a case from its page, and the letter each action sends.
 
 Each action is one lifecycle call (which checks the Code's rules and refuses anything out of
 turn) and, where the resident must be told, one letter from the templates through the outbox,
 in the same transaction. Letters say exactly what the Code asks: the acknowledgement 5.6 and
-6.2, the response 6.9 a-g or 6.19 a-g, the extension 6.5 and 6.16, the refusal 2.4.
+6.2, the response 6.9 a-g or 6.19 a-g, the extension 6.5 and 6.16, the refusal 2.4. Every case,
+whatever its kind, can be replied to (in the channel the resident last wrote from, threaded to
+their message) and noted privately; service requests, enquiries, compliments and feedback are
+started, finished (the resident told in plain words unless the handler says not to) and reopened.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
+from workflow import audit
 from workflow.calendar import WorkingCalendar
+from workflow.cases import REQUEST_EVENTS, add_note, request_events, set_request_status
 from workflow.correspondence import to_resident
 from workflow.errors import DomainError
 from workflow.hazards import record_made_safe
@@ -30,11 +35,55 @@ EVENTS = {"acknowledge": (Event.ACKNOWLEDGE_STAGE1, Event.ACKNOWLEDGE_STAGE2),
           "close": (Event.CLOSE,)}
 
 
+EVERY_CASE = ("reply", "note")
+WHAT = {Kind.SERVICE_REQUEST: "request", Kind.ENQUIRY: "enquiry", Kind.COMPLIMENT: "compliment",
+        Kind.FEEDBACK: "feedback", Kind.COMPLAINT: "complaint"}
+
+
 def allowed(case: Case) -> list[str]:
-    """The actions the Code allows on this complaint now, for the forms the page shows."""
-    if case.kind != Kind.COMPLAINT:
+    """The actions allowed on this case now, for the forms the page shows."""
+    if case.purged_at is not None:
         return []
-    return [name for name in ACTIONS if any(case.status in TRANSITIONS[e][0] for e in EVENTS[name])]
+    if case.kind != Kind.COMPLAINT:
+        return [*request_events(case), *EVERY_CASE]
+    return [*(name for name in ACTIONS if any(case.status in TRANSITIONS[e][0] for e in EVENTS[name])), *EVERY_CASE]
+
+
+def _tell(session: Session, case: Case, text: str, at: dt.datetime, subject: str) -> None:
+    if to_resident(session, case, text, at, subject, automatic=False) is None:
+        raise DomainError("the resident has not written from an address we can answer here: phone or write to them,"
+                          " and note what was said")
+
+
+def _everyday(session: Session, letters: Letters, case: Case, user: User, action: str, form: Mapping[str, str],
+              at: dt.datetime) -> str:
+    """Replies, notes and the request lifecycle: what every helpdesk does with a case."""
+    field = lambda name: (form.get(name) or "").strip()  # noqa: E731 - a local shorthand
+    what = WHAT[Kind(case.kind)]
+    subject = f"Your {what} {case.reference}"
+    if action not in allowed(case):
+        raise DomainError(f"{case.reference} cannot be {action.replace('_', ' ')} now; allowed: "
+                          f"{', '.join(allowed(case)) or 'nothing'}")
+    if action == "reply":
+        if not field("text"):
+            raise DomainError("write the reply first")
+        _tell(session, case, letters.render("handler_reply", text=field("text"), reference=case.reference,
+                                            alternative_formats=case.adjustments_requested), at, subject)
+        audit.record(session, "replied", user.username, at, case=case)
+        return "Sent to the resident."
+    if action == "note":
+        add_note(session, case, user.username, field("text"), at)
+        return "Noted. Notes are never sent."
+    set_request_status(session, case, REQUEST_EVENTS[action], at, user.username)
+    if action == "start":
+        return "Started."
+    if action == "reopen":
+        return "Opened again."
+    if form.get("tell", "yes") == "no":
+        return "Done. The resident was not told, as you asked."
+    _tell(session, case, letters.render("request_done", what=what, reference=case.reference, summary=field("summary"),
+                                        alternative_formats=case.adjustments_requested), at, subject)
+    return "Done. The resident has been told."
 
 
 def perform(session: Session, calendar: WorkingCalendar, letters: Letters, case: Case, user: User, action: str,
@@ -46,6 +95,8 @@ def perform(session: Session, calendar: WorkingCalendar, letters: Letters, case:
     if action == "made_safe":
         record_made_safe(session, case, at, user.username, field("action"))
         return "Recorded what was done about the hazard."
+    if action in EVERY_CASE or action in REQUEST_EVENTS:
+        return _everyday(session, letters, case, user, action, form, at)
     if action not in ACTIONS:
         raise DomainError(f"unknown action {action}")
     if action == "acknowledge":

@@ -37,6 +37,7 @@ from workflow.deadlines import open_deadlines
 from workflow.report_formats import TEMPLATES as REPORT_TEMPLATES
 from workflow.report_formats import add_filters, charts, to_csv
 from workflow.reports import Period, build_report, teams_of
+from workflow.residents import active_restriction
 from workflow.reviews import confusion, corrections, latest_classification, record_review
 from workflow.users import authenticate
 from workflow.vocabulary import Kind, Outcome, RefusalReason, Remedy, Role, Theme
@@ -242,8 +243,10 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             if stage is not None and case.ended_on is None:
                 due = stage.acknowledgement_due if stage.acknowledged_on is None else stage.response_due
             linked = cases.complaints_about(session, case) if case.kind == Kind.SERVICE_REQUEST else []
+            restriction = (active_restriction(session, case.resident_id, london_date(now()))
+                           if case.resident_id is not None else None)
             return render("case.html", user=user, csrf=console_session.csrf, case=case, messages=messages,
-                          linked_complaints=linked,
+                          linked_complaints=linked, notes=cases.notes_of(session, case), restriction=restriction,
                           suggestion=latest_classification(session, case), saved=saved, done=done,
                           actions=allowed(case), stage=stage, draft=residents_words(session, case),
                           days_left=calendar.between(london_date(now()), due) if due else None,
