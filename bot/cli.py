@@ -76,6 +76,8 @@ def users_add(
     name: str,
     role: Annotated[str, typer.Option(help="advisor, supervisor or admin")],
     email: Annotated[str | None, typer.Option(help="where reminders and overdue alerts are sent")] = None,
+    team: Annotated[str | None, typer.Option(help="their team, as TRIAGE_TEAMS names it: for \"my team\" and "
+                                                  "the team's supervisors")] = None,
 ) -> None:
     """Add a console user; asks for the password (at least 12 characters)."""
     from workflow.users import add_user
@@ -85,7 +87,7 @@ def users_add(
     context.migrate()
     try:
         with context.sessions.begin() as session:
-            user = add_user(session, name, role, password, utcnow(), actor="cli", email=email)
+            user = add_user(session, name, role, password, utcnow(), actor="cli", email=email, team=team)
             typer.echo(f"added {user.username} ({user.role})")
     except (DomainError, ValueError) as error:
         typer.echo(f"error: {error}", err=True)

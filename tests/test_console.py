@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.service import tick
 from tests.desk import Desk
 from tests.servers import chromium, unavailable, web_server
-from workflow.models import Case, Message, Review, User
+from workflow.models import AuditEvent, Case, Message, Review, User
 from workflow.users import add_user
 
 pytestmark = pytest.mark.browser
@@ -275,6 +275,46 @@ def test_a_handler_replies_notes_and_takes_a_repair_from_report_to_done_and_back
     page.get_by_role("button", name="Mark it done").click()
     assert "not told" in page.get_by_role("status").inner_text() and desk.replies() == []
     assert page.get_by_role("button", name="Start work on it").count() == 0, "a done request is not started"
+    context.close()
+
+
+def test_a_handler_takes_a_case_a_supervisor_reassigns_it_and_the_queue_shows_whose_it_is(
+        browser: Any, console: tuple[str, Desk]) -> None:
+    """Nobody owned a case: the deadline dashboard listed every handler as "nobody yet"."""
+    url, desk = console
+    with desk.context.sessions() as session:
+        complaint = session.scalar(select(Case).where(Case.kind == "complaint"))
+        assert complaint is not None
+        reference = complaint.reference
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, url, "alex")
+    page.goto(f"{url}/console/?view=mine")
+    assert reference not in page.locator("main").inner_text()
+    page.goto(f"{url}/console/cases/{reference}")
+    assert "nobody yet" in page.locator(".facts").inner_text()
+    page.get_by_role("button", name="Take it").click()
+    assert "It is yours." in page.get_by_role("status").inner_text()
+    assert "alex" in page.locator(".facts").inner_text() and page.get_by_role("button", name="Take it").count() == 0
+    page.goto(f"{url}/console/?view=mine")
+    assert reference in page.locator("main").inner_text()
+    page.goto(f"{url}/console/?view=unassigned")
+    assert reference not in page.locator("main").inner_text()
+    context.close()
+
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, url, "sam")
+    page.goto(f"{url}/console/cases/{reference}")
+    page.get_by_label("Give it to").select_option(label="ada")
+    page.get_by_role("button", name="Assign").click()
+    assert "Given to ada." in page.get_by_role("status").inner_text()
+    page.goto(f"{url}/console/deadlines")
+    assert "ada" in page.locator("tr", has_text=reference).first.inner_text(), "the dashboard names the owner"
+    with desk.context.sessions() as session:
+        events = session.execute(select(AuditEvent.action, AuditEvent.actor).where(
+            AuditEvent.action == "assigned").order_by(AuditEvent.id)).all()
+    assert [tuple(e) for e in events] == [("assigned", "alex"), ("assigned", "sam")]
     context.close()
 
 

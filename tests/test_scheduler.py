@@ -213,3 +213,39 @@ def test_a_hazard_stays_at_the_top_of_the_queue_until_an_advisor_records_what_wa
         record_made_safe(session, hazard, desk.clock, "advisor", "Electrician isolated the circuit")
         session.commit()
         assert triage_queue(session)[0].case.id != hazard.id
+
+
+def test_reminders_go_to_the_owner_and_overdue_alerts_to_the_owner_and_the_team_s_supervisors(desk: Desk) -> None:
+    """The deadline dashboard listed every handler as "nobody yet" and reminders went to supervisors."""
+    from sqlalchemy import select
+
+    from workflow import ownership
+    from workflow.models import User
+
+    staff(desk)  # sam: a supervisor of no team
+    with desk.context.sessions() as session:
+        add_user(session, "kim", "advisor", "a long enough password", desk.clock, "test", email="kim@example.org")
+        add_user(session, "lee", "supervisor", "a long enough password", desk.clock, "test", email="lee@example.org",
+                 team="Repairs")
+        session.commit()
+    reference = logged_complaint(desk)
+    with desk.context.sessions() as session:
+        case = cases.by_reference(session, reference)
+        assert case is not None
+        case.team = "Repairs"
+        stage = ComplaintLifecycle(session, desk.context.calendar).acknowledge(
+            case, MONDAY, "advisor", handler_id=None, definition="Doors", outcomes_sought="Fixed doors",
+            responsible_for="Repairs")
+        ownership.assign(session, case, session.scalars(select(User).where(User.username == "kim")).one(), "sam",
+                         desk.clock)
+        response_due = stage.response_due
+        session.commit()
+    assert response_due is not None
+    desk.clock = at_london(response_due, 9)
+    assert [(m["To"], subject(m)) for m in desk.replies()] == [
+        ("kim@example.org", f"Due {long_date(response_due)}: stage 1 response for {reference}")], \
+        "the owner is reminded, not the supervisors"
+    desk.clock = at_london(desk.context.calendar.add(response_due, 1), 8)
+    alerts = desk.replies()
+    assert {m["To"] for m in alerts} == {"kim@example.org", "lee@example.org"}, "the owner and the team's supervisor"
+    assert all(subject(m) == f"Overdue: stage 1 response for {reference}" for m in alerts)

@@ -275,6 +275,10 @@ class ComplaintLifecycle:
         )
         case.stages.append(stage)
         self._move(case, to, Event.REQUEST_ESCALATION, actor, at, acknowledgement_due=stage.acknowledgement_due)
+        first = case.stage_record(1)
+        if case.owner_id is not None and first is not None and case.owner_id == first.handler_id:
+            case.owner_id = None  # 6.13: stage 2 goes to someone else; a supervisor assigns it
+            audit.record(self.session, "unassigned", actor, at, case=case, reason="Code 6.13")
         return stage
 
     def agree_updates(self, case: Case, at: dt.datetime, actor: str, *, every_working_days: int) -> ComplaintStage:

@@ -103,6 +103,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(StorableString(255))
     role: Mapped[str] = mapped_column(StorableString(20))
     email: Mapped[str | None] = mapped_column(StorableString(320))  # where reminders and alerts go
+    team: Mapped[str | None] = mapped_column(StorableString(80))  # for "my team" and the team's supervisors
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -192,6 +193,7 @@ class Case(Base):
     kind: Mapped[str] = mapped_column(StorableString(20))
     theme: Mapped[str | None] = mapped_column(StorableString(40))
     team: Mapped[str | None] = mapped_column(StorableString(80))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # workflow/ownership.py
     status: Mapped[str] = mapped_column(StorableString(30), index=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     channel: Mapped[str | None] = mapped_column(StorableString(20))

@@ -36,15 +36,25 @@ def _next_deadline(entry: Case) -> dt.date | None:
     return None
 
 
-def triage_queue(session: Session, limit: int = 200) -> list[QueueEntry]:
+VIEWS = ("all", "mine", "team", "unassigned")
+
+
+def triage_queue(session: Session, limit: int = 200, *, view: str = "all", user_id: int | None = None,
+                 team: str | None = None) -> list[QueueEntry]:
+    """The open cases in the order to work them; view "mine" (owned by user_id), "team" (of team),
+    "unassigned" (no owner) or "all"."""
     hazard_open = and_(Case.hazard_due_at.is_not(None), Case.hazard_made_safe_at.is_(None))
     deadline = (select(func.min(case(
         (ComplaintStage.acknowledged_on.is_(None), ComplaintStage.acknowledgement_due),
         (ComplaintStage.responded_on.is_(None), ComplaintStage.response_due),
         else_=None)))
         .where(ComplaintStage.case_id == Case.id).correlate(Case).scalar_subquery())
+    views = {"all": True, "mine": Case.owner_id == user_id, "team": Case.team == team,
+             "unassigned": Case.owner_id.is_(None)}
+    if view not in views:
+        raise ValueError(f"no queue view {view!r}: one of {', '.join(VIEWS)}")
     query = (select(Case)
-             .where(Case.ended_on.is_(None), Case.status != "done")
+             .where(Case.ended_on.is_(None), Case.status != "done", views[view])
              .order_by(case((hazard_open, 0), else_=1), case((hazard_open, Case.hazard_due_at), else_=None).asc(),
                        Case.vulnerable.desc(), case((deadline.is_(None), 1), else_=0), deadline, Case.opened_at,
                        Case.id)

@@ -3,8 +3,9 @@
 - The automatic acknowledgement (DESIGN.md step 5): a complaint nobody has acknowledged is
   acknowledged on the last working day it can be (6.2, 6.11), at a configured London hour, with
   the resident's own words as the definition and a request to correct it.
-- Reminders to the handler a configured number of working days before each deadline, and
-  overdue alerts to supervisors once a deadline has passed.
+- Reminders to the case's owner (else its stage handler, else the team's supervisors) a
+  configured number of working days before each deadline, and overdue alerts to the owner and
+  the team's supervisors once a deadline has passed (workflow/ownership.py).
 - Agreed update intervals (5.9), review dates of adjustments and restrictions (5.10, 5.14), and
   hazard clocks (Awaab's Law).
 
@@ -21,14 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import outbox, reply_limits
+from workflow import outbox, ownership, reply_limits
 from workflow.calendar import LONDON, WorkingCalendar, london_date
 from workflow.correspondence import residents_words, to_resident
 from workflow.deadlines import WAITING_FOR_ACKNOWLEDGEMENT, WAITING_FOR_RESPONSE, open_deadlines
 from workflow.letters import Letters, long_date
 from workflow.lifecycle import ComplaintLifecycle
-from workflow.models import Adjustment, Case, ComplaintStage, ContactRestriction, Notice, User
-from workflow.vocabulary import Role
+from workflow.models import Adjustment, Case, ComplaintStage, ContactRestriction, Notice
 
 ACTOR = "scheduler"
 
@@ -124,16 +124,16 @@ class Scheduler:
         return True
 
     def _supervisors(self) -> list[str]:
-        return list(self.session.scalars(select(User.email).where(
-            User.role.in_([Role.SUPERVISOR.value, Role.ADMIN.value]), User.active.is_(True), User.email.is_not(None))
-            .order_by(User.id)))
+        return ownership.supervisors(self.session, None)
 
     def _handler_or_supervisors(self, stage: ComplaintStage) -> list[str]:
-        if stage.handler_id is not None:
-            handler = self.session.get(User, stage.handler_id)
-            if handler is not None and handler.email and handler.active:
-                return [handler.email]
-        return self._supervisors()
+        """The case's owner (or the stage's handler), else the team's supervisors."""
+        address = ownership.owner_address(self.session, stage.case, stage.handler_id)
+        return [address] if address else ownership.supervisors(self.session, stage.case.team)
+
+    def _owner_and_supervisors(self, case: Case) -> list[str]:
+        address = ownership.owner_address(self.session, case)
+        return list(dict.fromkeys([*([address] if address else []), *ownership.supervisors(self.session, case.team)]))
 
     def remind(self, now: dt.datetime) -> int:
         today = london_date(now)
@@ -156,7 +156,8 @@ class Scheduler:
             stage, what, due = deadline.stage, deadline.what, deadline.due
             if due < today:
                 sent += self._notice(
-                    f"overdue:{stage.id}:{what}:{due.isoformat()}", stage.case, self._supervisors(), now,
+                    f"overdue:{stage.id}:{what}:{due.isoformat()}", stage.case, self._owner_and_supervisors(stage.case),
+                    now,
                     f"Overdue: stage {stage.number} {what} for {stage.case.reference}",
                     f"The stage {stage.number} {what} for complaint {stage.case.reference} was due by "
                     f"{long_date(due)} and has not been recorded.")

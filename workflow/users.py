@@ -19,7 +19,7 @@ MIN_PASSWORD_LENGTH = 12
 
 
 def add_user(session: Session, username: str, role: Role | str, password: str, at: dt.datetime, actor: str,
-             email: str | None = None) -> User:
+             email: str | None = None, team: str | None = None) -> User:
     username = username.strip()
     if not username:
         raise DomainError("a user needs a name")
@@ -31,7 +31,7 @@ def add_user(session: Session, username: str, role: Role | str, password: str, a
     if email is not None and "@" not in email:
         raise DomainError(f"{email!r} is not an email address")
     user = User(username=username, role=role.value, password_hash=_hasher.hash(password), created_at=at,
-                email=email.strip().lower() if email else None)
+                email=email.strip().lower() if email else None, team=team.strip() if team and team.strip() else None)
     session.add(user)
     session.flush()
     audit.record(session, "user_added", actor, at, user_id=user.id, role=role.value)

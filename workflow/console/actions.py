@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
-from workflow import audit
+from workflow import audit, ownership
 from workflow.calendar import WorkingCalendar
 from workflow.cases import REQUEST_EVENTS, add_note, request_events, set_request_status
 from workflow.correspondence import to_resident
@@ -35,7 +35,7 @@ EVENTS = {"acknowledge": (Event.ACKNOWLEDGE_STAGE1, Event.ACKNOWLEDGE_STAGE2),
           "close": (Event.CLOSE,)}
 
 
-EVERY_CASE = ("reply", "note")
+EVERY_CASE = ("reply", "note", "take", "assign", "team")
 WHAT = {Kind.SERVICE_REQUEST: "request", Kind.ENQUIRY: "enquiry", Kind.COMPLIMENT: "compliment",
         Kind.FEEDBACK: "feedback", Kind.COMPLAINT: "complaint"}
 
@@ -74,6 +74,19 @@ def _everyday(session: Session, letters: Letters, case: Case, user: User, action
     if action == "note":
         add_note(session, case, user.username, field("text"), at)
         return "Noted. Notes are never sent."
+    if action == "take":
+        ownership.assign(session, case, user, user.username, at)
+        return "It is yours."
+    if action == "assign":
+        chosen = field("owner")
+        owner = session.get(User, int(chosen)) if chosen.isdigit() else None
+        if chosen and owner is None:
+            raise DomainError("there is no such user")
+        ownership.assign(session, case, owner, user.username, at)
+        return f"Given to {owner.username}." if owner is not None else "Nobody owns it now."
+    if action == "team":
+        ownership.change_team(session, case, field("team"), user.username, at)
+        return f"Moved to {case.team}."
     set_request_status(session, case, REQUEST_EVENTS[action], at, user.username)
     if action == "start":
         return "Started."
@@ -104,6 +117,8 @@ def perform(session: Session, calendar: WorkingCalendar, letters: Letters, case:
                                       outcomes_sought=field("outcomes_sought"),
                                       responsible_for=field("responsible_for"),
                                       not_responsible_for=field("not_responsible_for"))
+        if case.owner_id is None:  # whoever acknowledges it handles it, until someone reassigns it
+            ownership.assign(session, case, user, user.username, at)
         assert stage.response_due is not None
         to_resident(session, case, letters.render(
             "acknowledgement", reference=case.reference, stage=stage.number, definition=stage.definition,

@@ -22,7 +22,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow import attention, audit, cases
+from workflow import attention, audit, cases, ownership
 from workflow.calendar import WorkingCalendar, london_date, london_midnight
 from workflow.console.actions import allowed, perform
 from workflow.console import signin
@@ -31,6 +31,7 @@ from workflow.correspondence import residents_words
 from workflow.errors import DomainError
 from workflow.letters import Letters
 from workflow.models import Classification, ConsoleSession, Message, Review, User
+from workflow.queue import VIEWS as QUEUE_VIEWS
 from workflow.queue import triage_queue
 from workflow.search import find_cases
 from workflow.deadlines import open_deadlines
@@ -179,10 +180,12 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
         return guarded(Role.ADVISOR, work, request, csrf, posting=True)
 
     @router.get("/", response_class=HTMLResponse)
-    def queue(request: Request) -> Response:
+    def queue(request: Request, view: str = "all") -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             today = london_date(now())
-            entries = triage_queue(session, limit=QUEUE_PAGE)
+            if view not in QUEUE_VIEWS:
+                return render("error.html", 404, user=user, csrf=console_session.csrf, message="There is no such view.")
+            entries = triage_queue(session, limit=QUEUE_PAGE, view=view, user_id=user.id, team=user.team)
             suggestions = {c.case_id: c for c in session.scalars(
                 select(Classification).where(Classification.case_id.in_([e.case.id for e in entries]))
                 .order_by(Classification.id))}
@@ -198,8 +201,10 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                      "reviewed": e.case.id in reviewed,
                      "days_left": calendar.between(today, e.next_deadline) if e.next_deadline else None}
                     for e in entries]
+            owners = {u.id: u.username for u in session.scalars(
+                select(User).where(User.id.in_({e.case.owner_id for e in entries if e.case.owner_id})))}
             return render("queue.html", user=user, csrf=console_session.csrf, rows=rows, now=now(),
-                          attention=attention.count_waiting(session))
+                          attention=attention.count_waiting(session), view=view, views=QUEUE_VIEWS, owners=owners)
 
         return guarded(Role.ADVISOR, work, request)
 
@@ -245,8 +250,11 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             linked = cases.complaints_about(session, case) if case.kind == Kind.SERVICE_REQUEST else []
             restriction = (active_restriction(session, case.resident_id, london_date(now()))
                            if case.resident_id is not None else None)
+            owner = session.get(User, case.owner_id) if case.owner_id is not None else None
             return render("case.html", user=user, csrf=console_session.csrf, case=case, messages=messages,
                           linked_complaints=linked, notes=cases.notes_of(session, case), restriction=restriction,
+                          owner=owner, candidates=ownership.candidates(session, case),
+                          teams=sorted({team_for(t.value) for t in Theme} | ({case.team} if case.team else set())),
                           suggestion=latest_classification(session, case), saved=saved, done=done,
                           actions=allowed(case), stage=stage, draft=residents_words(session, case),
                           days_left=calendar.between(london_date(now()), due) if due else None,
@@ -343,7 +351,8 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             today = london_date(now())
             handlers = {u.id: u.username for u in session.scalars(select(User))}
             rows = [{"deadline": d, "days_left": calendar.between(today, d.due),
-                     "handler": handlers.get(d.stage.handler_id or -1, "nobody yet"), "team": d.case.team or "none"}
+                     "handler": handlers.get(d.case.owner_id or d.stage.handler_id or -1, "nobody yet"),
+                     "team": d.case.team or "none"}
                     for d in open_deadlines(session)]
             overdue = [r for r in rows if r["deadline"].due < today]
             due_today = [r for r in rows if r["deadline"].due == today]
