@@ -40,7 +40,7 @@ from bot.answers import answers_question, read_choice, says_nothing_needed
 from classifier.model import TriageModel
 from classifier.suggestion import Suggestion
 from intake.email import authentication
-from workflow import attention, audit, cases, outbox, reply_limits
+from workflow import attention, audit, cases, corrections, outbox, reply_limits
 from workflow.calendar import WorkingCalendar
 from workflow.hazards import report_hazard
 from workflow.inbox import raw_head
@@ -383,34 +383,31 @@ class Conversation:
             return
         case.awaiting = None
         lifecycle = ComplaintLifecycle(session, self.calendar)
-        received_at = self._first_received(session, case)
+        received_at = corrections.first_received(session, case)  # the dissatisfaction, not the answer
         if answer == ChoiceAnswer.COMPLAINT:
             if case.kind == Kind.COMPLAINT:
                 complaint, request_reference = case, None
-            else:
+                lifecycle.log_stage1(complaint, received_at, turn.at, BOT)
+            elif case.kind == Kind.SERVICE_REQUEST:  # 1.5: the request goes on being worked; the complaint is linked
                 case.choice_answer, case.choice_answered_at = ChoiceAnswer.COMPLAINT.value, turn.at
-                if case.kind == Kind.SERVICE_REQUEST:
-                    complaint = cases.raise_complaint_about_request(session, case, turn.at, BOT)
-                else:
-                    complaint = cases.open_case(session, Kind.COMPLAINT, turn.at, BOT, resident_id=case.resident_id,
-                                                channel=case.channel, theme=case.theme, team=case.team,
-                                                representative=case.representative)
-                    cases.link(session, complaint, case, LinkRelation.RELATED_ISSUE, turn.at, BOT)
+                complaint = cases.raise_complaint_about_request(session, case, turn.at, BOT)
                 _copy_hazard(case, complaint)
-                request_reference = case.reference if case.kind == Kind.SERVICE_REQUEST else None
-            lifecycle.log_stage1(complaint, received_at, turn.at, BOT)
+                request_reference = case.reference
+                lifecycle.log_stage1(complaint, received_at, turn.at, BOT)
+            else:  # an enquiry, compliment or feedback they chose to make a complaint: one issue, one reference
+                corrections.become(session, self.calendar, case, Kind.COMPLAINT, BOT, turn.at, asked_to_complain=True,
+                                   reason="the resident chose to complain")
+                complaint, request_reference = case, None
             complaint.choice_answer, complaint.choice_answered_at = ChoiceAnswer.COMPLAINT.value, turn.at
             complaint.awaiting = Awaiting.OUTCOME.value
             self._reply(turn, complaint, "complaint_logged", **self._dates(complaint),
                         request_reference=request_reference, escalation_requested=False, hazard=complaint.hazard)
             return
-        if case.kind == Kind.COMPLAINT:
+        if case.kind == Kind.COMPLAINT:  # the same case goes on as a request, under the reference they were given
             lifecycle.decline(case, turn.at, BOT)
-            request = cases.open_case(session, Kind.SERVICE_REQUEST, turn.at, BOT, resident_id=case.resident_id,
-                                      channel=case.channel, theme=case.theme, team=case.team,
-                                      representative=case.representative)
-            _copy_hazard(case, request)
-            cases.link(session, case, request, LinkRelation.COMPLAINT_ABOUT_REQUEST, turn.at, BOT)
+            corrections.become(session, self.calendar, case, Kind.SERVICE_REQUEST, BOT, turn.at,
+                               reason="resident chose a request")
+            request = case
         else:
             case.choice_answer, case.choice_answered_at = ChoiceAnswer.REQUEST.value, turn.at
             audit.record(session, "decline", BOT, turn.at, case=case)
@@ -516,13 +513,6 @@ class Conversation:
         latest = self.calendar.add(stage.acknowledgement_due, RESPOND_WITHIN[stage.number])
         return {"acknowledgement_due": stage.acknowledgement_due, "response_due": latest}
 
-    @staticmethod
-    def _first_received(session: Session, case: Case) -> dt.datetime:
-        """When the dissatisfaction was first expressed: the stage 1 clock starts there, not at the answer."""
-        session.flush()  # the message being answered counts too; turns run without autoflush
-        first = session.scalar(select(func.min(Message.received_at))
-                               .where(Message.case_id == case.id, Message.direction == Direction.INBOUND.value))
-        return first or case.opened_at
 
     @staticmethod
     def _responded_complaint(session: Session, resident_id: int) -> Case | None:

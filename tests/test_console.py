@@ -318,6 +318,47 @@ def test_a_handler_takes_a_case_a_supervisor_reassigns_it_and_the_queue_shows_wh
     context.close()
 
 
+def test_a_correction_of_kind_goes_through_the_lifecycle_and_the_resident_is_told(
+        browser: Any, console: tuple[str, Desk]) -> None:
+    """An enquiry corrected to a complaint showed "allowed actions: nothing" and could not be logged; the
+    resident was never offered the choice. (The bins question is taken for a request or an enquiry.)"""
+    from tests.desk import text
+
+    url, desk = console
+    desk.replies()
+    with desk.context.sessions() as session:
+        enquiry = session.scalar(select(Case).join(Message, Message.case_id == Case.id)
+                                 .where(Message.sender == "bins@example.net", Case.kind != "complaint"))
+        complaint = session.scalar(select(Case).where(Case.kind == "complaint"))
+        assert enquiry is not None and complaint is not None
+        enquiry_ref, complaint_ref = enquiry.reference, complaint.reference
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, url, "alex")
+    page.goto(f"{url}/console/cases/{enquiry_ref}")
+    page.get_by_label("Kind").select_option("complaint")
+    page.get_by_role("button", name="Save the correction").click()
+    assert "offered the choice" in page.get_by_role("status").inner_text()
+    (offer,) = desk.replies()
+    assert offer["To"] == "bins@example.net" and "COMPLAINT or REQUEST" in text(offer) and enquiry_ref in text(offer)
+    assert desk.case(enquiry_ref).status == "choice_offered"
+    assert page.get_by_role("button", name="Refuse and tell the resident").count() == 1, "complaint actions now"
+    desk.write("Complaint please", sender="bins@example.net", answering=offer)
+    (logged,) = desk.replies()
+    assert enquiry_ref in text(logged) and desk.case(enquiry_ref).status == "stage1_logged", "the same reference"
+
+    page.goto(f"{url}/console/cases/{complaint_ref}")
+    page.get_by_label("Kind").select_option("service_request")
+    page.get_by_role("button", name="Save the correction").click()
+    assert "the complaint has ended and the resident has been told" in page.get_by_role("status").inner_text()
+    (told,) = desk.replies()
+    assert told["To"] == "floor@example.net" and "not a complaint" in text(told) and complaint_ref in text(told)
+    corrected = desk.case(complaint_ref)
+    assert (corrected.kind, corrected.status, corrected.stages) == ("service_request", "open", [])
+    assert page.get_by_role("button", name="Start work on it").count() == 1, "request actions now"
+    context.close()
+
+
 def test_search_finds_a_case_by_reference_address_or_words(
         console: tuple[str, Desk]) -> None:
     url, desk = console
@@ -346,8 +387,8 @@ def test_a_supervisor_retrains_with_reviews_compares_the_figures_and_switches(br
         sam = session.scalar(select(User).where(User.username == "sam"))
         suggestion = latest_classification(session, case)
         assert sam is not None and suggestion is not None
-        record_review(session, case, suggestion, sam, kind="complaint", theme="repairs", team="Repairs",
-                      at=desk.clock)
+        record_review(session, desk.context.calendar, case, suggestion, sam, kind="complaint", theme="repairs",
+                      team="Repairs", at=desk.clock)
         session.commit()
     before = desk.context.settings.model_path.read_bytes()
     context = browser.new_context()

@@ -68,8 +68,9 @@ def test_choosing_a_request_in_free_words_keeps_the_problem_going_without_a_comp
     desk.write("No I don't want to complain, just fix it please", answering=offer)
     (chosen,) = desk.replies()
     assert "not a complaint" in text(chosen)
+    assert reference_in(chosen) == reference_in(offer), "one issue, one reference: no second case was opened"
     request = desk.case(reference_in(chosen))
-    assert request.kind == Kind.SERVICE_REQUEST and request.status == "open"
+    assert request.kind == Kind.SERVICE_REQUEST and request.status == "open" and request.choice_answer == "request"
     with desk.context.sessions() as session:
         assert session.scalar(select(func.count(Case.id)).where(
             Case.kind == Kind.COMPLAINT.value, Case.status != ComplaintStatus.DECLINED.value)) == 0

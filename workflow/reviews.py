@@ -8,6 +8,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workflow import audit
+from workflow.calendar import WorkingCalendar
+from workflow.corrections import Changed, become
 from workflow.models import Case, Classification, Message, Review, User
 from workflow.vocabulary import Kind, Theme
 
@@ -32,12 +34,13 @@ def latest_classification(session: Session, case: Case) -> Classification | None
                           .order_by(Classification.id.desc()))
 
 
-def record_review(session: Session, case: Case, classification: Classification, reviewer: User, *, kind: str,
-                  theme: str, team: str, at: dt.datetime) -> Review:
-    """An advisor confirms or corrects a suggestion; the case takes the confirmed labels.
+def record_review(session: Session, calendar: WorkingCalendar, case: Case, classification: Classification,
+                  reviewer: User, *, kind: str, theme: str, team: str, at: dt.datetime) -> tuple[Review, Changed]:
+    """An advisor confirms or corrects a suggestion; the case takes the confirmed labels, a new kind
+    through `corrections.become` (what to tell the resident is returned).
 
     Every review is kept, agreeing or not, so the supervisor can see agreement over time and the
-    corrections become training data. The reference keeps its prefix: residents already have it.
+    corrections become training data. The reference stays: residents already have it.
     """
     kind, theme = Kind(kind).value, Theme(theme).value
     review = Review(classification_id=classification.id, case_id=case.id, reviewer_id=reviewer.id,
@@ -46,11 +49,13 @@ def record_review(session: Session, case: Case, classification: Classification, 
     session.add(review)
     changed = {k: v for k, v in (("kind", kind), ("theme", theme), ("team", team))
                if getattr(case, k) != v}
-    for name, value in changed.items():
-        setattr(case, name, value)
+    result = become(session, calendar, case, kind, reviewer.username, at,
+                    asked_to_complain=bool((classification.flags or {}).get("explicit_complaint")),
+                    reason="corrected by an advisor")
+    case.theme, case.team = theme, team
     audit.record(session, "reviewed", reviewer.username, at, case=case, agreed=not changed,
                  **{f"new_{k}": v for k, v in changed.items()})
-    return review
+    return review, result
 
 
 def corrections(session: Session, *, since: dt.datetime | None = None, until: dt.datetime | None = None,

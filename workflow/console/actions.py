@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 from workflow import audit, ownership
 from workflow.calendar import WorkingCalendar
 from workflow.cases import REQUEST_EVENTS, add_note, request_events, set_request_status
-from workflow.correspondence import to_resident
+from workflow.corrections import Changed
+from workflow.correspondence import CHAT_CHANNELS, to_resident
 from workflow.errors import DomainError
 from workflow.hazards import record_made_safe
 from workflow.letters import Letters
-from workflow.lifecycle import TRANSITIONS, ActionPlan, ComplaintLifecycle, Event
+from workflow.lifecycle import RESPOND_WITHIN, TRANSITIONS, ActionPlan, ComplaintLifecycle, Event
 from workflow.models import Case, User
-from workflow.vocabulary import Kind, Outcome, Remedy
+from workflow.vocabulary import Awaiting, Kind, Outcome, Remedy
 
 ACTIONS = ("acknowledge", "extend", "respond", "escalate", "refuse", "withdraw", "close")
 EVENTS = {"acknowledge": (Event.ACKNOWLEDGE_STAGE1, Event.ACKNOWLEDGE_STAGE2),
@@ -47,6 +48,35 @@ def allowed(case: Case) -> list[str]:
     if case.kind != Kind.COMPLAINT:
         return [*request_events(case), *EVERY_CASE]
     return [*(name for name in ACTIONS if any(case.status in TRANSITIONS[e][0] for e in EVENTS[name])), *EVERY_CASE]
+
+
+def tell_about_change(session: Session, calendar: WorkingCalendar, letters: Letters, case: Case, changed: Changed,
+                      at: dt.datetime) -> str:
+    """The letter a correction of kind owes the resident (corrections.Changed), sent; what to tell the advisor."""
+    chat = case.channel in CHAT_CHANNELS
+    if changed.offered:
+        case.awaiting = Awaiting.CHOICE.value  # their next words are read as the answer, as when the bot offers
+        to_resident(session, case, letters.render("choice", reference=case.reference, chat=chat, hazard=case.hazard,
+                                                  alternative_formats=case.adjustments_requested),
+                    at, f"Your message {case.reference}", automatic=False)
+        return "Corrected to a complaint: the resident has been offered the choice (Code 1.3)."
+    if changed.logged:
+        stage = case.stage_record(1)
+        assert stage is not None
+        case.awaiting = Awaiting.OUTCOME.value
+        to_resident(session, case, letters.render(
+            "complaint_logged", reference=case.reference, acknowledgement_due=stage.acknowledgement_due,
+            response_due=calendar.add(stage.acknowledgement_due, RESPOND_WITHIN[1]), escalation_requested=False,
+            request_reference=None, hazard=case.hazard, alternative_formats=case.adjustments_requested),
+                    at, f"Your complaint {case.reference}", automatic=False)
+        return "Corrected to a complaint and logged at stage 1: they had asked to complain."
+    if changed.ended_complaint_told:
+        to_resident(session, case, letters.render("not_a_complaint", reference=case.reference,
+                                                  what=WHAT[Kind(case.kind)],
+                                                  alternative_formats=case.adjustments_requested),
+                    at, f"Your message {case.reference}", automatic=False)
+        return "Corrected: the complaint has ended and the resident has been told."
+    return ""
 
 
 def _tell(session: Session, case: Case, text: str, at: dt.datetime, subject: str) -> None:

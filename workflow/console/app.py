@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workflow import attention, audit, cases, ownership
 from workflow.calendar import WorkingCalendar, london_date, london_midnight
-from workflow.console.actions import allowed, perform
+from workflow.console.actions import allowed, perform, tell_about_change
 from workflow.console import signin
 from workflow.console.auth import IDLE, csrf_ok, end_session, may, signed_in, start_session
 from workflow.correspondence import residents_words
@@ -274,13 +274,19 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                 return render("error.html", 404, user=user, csrf=console_session.csrf,
                               message=f"There is no suggestion to review on {reference}.")
             try:
-                record_review(session, case, suggestion, user, kind=kind or suggestion.kind,
-                              theme=theme or suggestion.theme, team=team_for(theme or suggestion.theme), at=now())
+                _, changed = record_review(session, calendar, case, suggestion, user, kind=kind or suggestion.kind,
+                                           theme=theme or suggestion.theme, team=team_for(theme or suggestion.theme),
+                                           at=now())
+                told = tell_about_change(session, calendar, letters, case, changed, now())
             except (ValueError, DomainError) as error:
-                return render("error.html", 400, user=user, csrf=console_session.csrf, message=str(error))
+                session.rollback()
+                return render("error.html", 400, user=user, csrf=console_session.csrf,
+                              message=f"Nothing was changed: {error}.")
             session.commit()
             if back == "queue":  # confirmed from the queue with one click: stay on the queue
                 return RedirectResponse("/console/", status_code=303)
+            if told:
+                return RedirectResponse(f"/console/cases/{case.reference}?done={quote(told)}", status_code=303)
             return RedirectResponse(f"/console/cases/{case.reference}?saved=1", status_code=303)
 
         return guarded(Role.ADVISOR, work, request, csrf, posting=True)
