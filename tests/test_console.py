@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from collections.abc import Iterator
@@ -356,6 +357,66 @@ def test_a_correction_of_kind_goes_through_the_lifecycle_and_the_resident_is_tol
     corrected = desk.case(complaint_ref)
     assert (corrected.kind, corrected.status, corrected.stages) == ("service_request", "open", [])
     assert page.get_by_role("button", name="Start work on it").count() == 1, "request actions now"
+    context.close()
+
+
+def test_the_code_s_records_are_made_in_the_console_and_honoured(browser: Any, console: tuple[str, Desk]) -> None:
+    """Restrictions, adjustments, disclosures, agreed update intervals and outstanding actions existed as
+    tables and scheduler code, but were created only in tests."""
+    from workflow.models import ComplaintStage, OutstandingAction
+
+    url, desk = console
+    desk.replies()
+    with desk.context.sessions() as session:
+        complaint = session.scalar(select(Case).where(Case.kind == "complaint"))
+        assert complaint is not None
+        reference = complaint.reference
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, url, "alex")
+    page.goto(f"{url}/console/cases/{reference}")
+    panel = page.get_by_role("region", name="The resident", exact=True)
+    assert "email: floor@example.net" in panel.inner_text()
+
+    page.get_by_label("What they told us").fill("Uses a wheelchair; the kitchen floor is her route out")
+    page.get_by_role("button", name="Record what they told us").click()
+    assert "Recorded what they told us." in page.get_by_role("status").inner_text()
+    page.get_by_label("The adjustment").fill("Letters in large print")
+    page.get_by_label("Review on").first.fill("2027-05-01")
+    page.get_by_role("button", name="Record the adjustment").click()
+    assert "Letters in large print" in panel.inner_text()
+    assert "Uses a wheelchair" in panel.inner_text()
+
+    # acknowledged first: an update interval is agreed when the response will be late
+    page.get_by_label("Outcomes the resident wants").fill("A new floor")
+    page.get_by_role("button", name="Acknowledge and send the letter").click()
+    page.get_by_label("Updates agreed with the resident every how many days").fill("3")
+    page.get_by_role("button", name="Record the agreed interval").click()
+    assert "Updates agreed every 3 working days" in page.get_by_role("status").inner_text()
+    with desk.context.sessions() as session:
+        stage = session.scalars(select(ComplaintStage).join(Case).where(Case.reference == reference)).one()
+        assert stage.update_every_days == 3 and stage.next_update_on is not None
+        session.add(OutstandingAction(case_id=stage.case_id, stage_number=1, description="Lay a new floor"))
+        session.commit()
+
+    page.goto(f"{url}/console/cases/{reference}")
+    page.get_by_role("button", name="Mark done: Lay a new floor").click()
+    assert "Marked done." in page.get_by_role("status").inner_text()
+    assert page.get_by_role("button", name="Mark done: Lay a new floor").count() == 0, "it left the list"
+
+    page.get_by_label("What is restricted").fill("Phone calls to the repairs line")
+    page.get_by_label("How the bot treats their messages").select_option("no_automated_replies")
+    page.get_by_label("Why it is restricted").fill("Abusive calls to staff on three occasions")
+    page.get_by_label("Review on").last.fill("2030-01-01")
+    page.get_by_role("button", name="Record the restriction").click()
+    assert "within six months" in page.locator("main").inner_text(), "a review date too far off is refused"
+    page.go_back()
+    page.get_by_label("Review on").last.fill((desk.clock + dt.timedelta(days=90)).date().isoformat())
+    page.get_by_role("button", name="Record the restriction").click()
+    assert "The bot follows it from now on." in page.get_by_role("status").inner_text()
+    desk.replies()
+    desk.write("When will the floor be done?", sender="floor@example.net", subject="Floor")
+    assert desk.replies() == [], "under a no-automated-replies restriction the bot sends nothing"
     context.close()
 
 

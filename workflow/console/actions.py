@@ -16,8 +16,8 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
-from workflow import audit, ownership
-from workflow.calendar import WorkingCalendar
+from workflow import audit, ownership, records
+from workflow.calendar import WorkingCalendar, london_date
 from workflow.cases import REQUEST_EVENTS, add_note, request_events, set_request_status
 from workflow.corrections import Changed
 from workflow.correspondence import CHAT_CHANNELS, to_resident
@@ -37,6 +37,8 @@ EVENTS = {"acknowledge": (Event.ACKNOWLEDGE_STAGE1, Event.ACKNOWLEDGE_STAGE2),
 
 
 EVERY_CASE = ("reply", "note", "take", "assign", "team")
+RESIDENT_RECORDS = ("disclose", "adjust", "restrict", "end_restriction")  # need a known resident
+CASE_RECORDS = ("agree_updates", "complete_action")  # a complaint's, checked by the lifecycle and records
 WHAT = {Kind.SERVICE_REQUEST: "request", Kind.ENQUIRY: "enquiry", Kind.COMPLIMENT: "compliment",
         Kind.FEEDBACK: "feedback", Kind.COMPLAINT: "complaint"}
 
@@ -45,9 +47,57 @@ def allowed(case: Case) -> list[str]:
     """The actions allowed on this case now, for the forms the page shows."""
     if case.purged_at is not None:
         return []
+    records = RESIDENT_RECORDS if case.resident_id is not None else ()
     if case.kind != Kind.COMPLAINT:
-        return [*request_events(case), *EVERY_CASE]
-    return [*(name for name in ACTIONS if any(case.status in TRANSITIONS[e][0] for e in EVENTS[name])), *EVERY_CASE]
+        return [*request_events(case), *EVERY_CASE, *records]
+    return [*(name for name in ACTIONS if any(case.status in TRANSITIONS[e][0] for e in EVENTS[name])), *EVERY_CASE,
+            *records, *CASE_RECORDS]
+
+
+def _date(text: str, what: str) -> dt.date | None:
+    if not text.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise DomainError(f"{what} is a date written like 2026-12-31") from None
+
+
+def _records(session: Session, calendar: WorkingCalendar, case: Case, user: User, action: str,
+             form: Mapping[str, str], at: dt.datetime) -> str:
+    """The Code's records, made by a person (workflow/records.py); each audited."""
+    field = lambda name: (form.get(name) or "").strip()  # noqa: E731 - a local shorthand
+    if action not in allowed(case):
+        raise DomainError(f"{case.reference} has no resident or is not a complaint: {action.replace('_', ' ')} "
+                          "cannot be recorded here")
+    if action in RESIDENT_RECORDS:
+        assert case.resident_id is not None
+    if action == "disclose":
+        records.record_disclosure(session, case.resident_id, field("category"), field("description"), user.username,
+                                  at, review_on=_date(field("review_on"), "the review date"))
+        return "Recorded what they told us."
+    if action == "adjust":
+        records.agree_adjustment(session, case.resident_id, field("description"),
+                                 _date(field("review_on"), "the review date"), user.username, at)
+        return "Recorded the adjustment; it comes up for review on its date."
+    if action == "restrict":
+        records.restrict(session, case.resident_id, restriction=field("restriction"), mode=field("mode"),
+                         contact=field("contact"), reason=field("reason"),
+                         starts_on=_date(field("starts_on"), "the start date") or london_date(at),
+                         review_on=_date(field("review_on"), "the review date"), actor=user.username, at=at)
+        return "Recorded the restriction. The bot follows it from now on."
+    if action == "end_restriction":
+        records.end_restriction(session, int(field("restriction_id") or 0), case.resident_id, user.username, at)
+        return "The restriction has ended."
+    if action == "agree_updates":
+        try:
+            days = int(field("every"))
+        except ValueError:
+            raise DomainError("say every how many working days") from None
+        stage = ComplaintLifecycle(session, calendar).agree_updates(case, at, user.username, every_working_days=days)
+        return f"Updates agreed every {days} working days; the first is due by {stage.next_update_on:%d %B %Y}."
+    records.complete_action(session, case, int(field("action_id") or 0), user.username, at)
+    return "Marked done."
 
 
 def tell_about_change(session: Session, calendar: WorkingCalendar, letters: Letters, case: Case, changed: Changed,
@@ -140,6 +190,8 @@ def perform(session: Session, calendar: WorkingCalendar, letters: Letters, case:
         return "Recorded what was done about the hazard."
     if action in EVERY_CASE or action in REQUEST_EVENTS:
         return _everyday(session, letters, case, user, action, form, at)
+    if action in RESIDENT_RECORDS or action in CASE_RECORDS:
+        return _records(session, calendar, case, user, action, form, at)
     if action not in ACTIONS:
         raise DomainError(f"unknown action {action}")
     if action == "acknowledge":

@@ -22,7 +22,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow import attention, audit, cases, ownership
+from workflow import attention, audit, cases, ownership, records
 from workflow.calendar import WorkingCalendar, london_date, london_midnight
 from workflow.console.actions import allowed, perform, tell_about_change
 from workflow.console import signin
@@ -254,6 +254,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             return render("case.html", user=user, csrf=console_session.csrf, case=case, messages=messages,
                           linked_complaints=linked, notes=cases.notes_of(session, case), restriction=restriction,
                           owner=owner, candidates=ownership.candidates(session, case),
+                          panel=records.panel(session, case, london_date(now())),
                           teams=sorted({team_for(t.value) for t in Theme} | ({case.team} if case.team else set())),
                           suggestion=latest_classification(session, case), saved=saved, done=done,
                           actions=allowed(case), stage=stage, draft=residents_words(session, case),
