@@ -31,7 +31,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import REPO, TRIAGE, empty_database, free_port, triage_env, wait_for_port
+from common import REPO, TRIAGE, empty_database, free_port, memory_mb, triage_env, wait_for_port
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -55,11 +55,6 @@ def _start(roles: str, env: dict[str, str], base: Path, name: str, nice: int = 0
     log = base / f"{name}.log"
     return subprocess.Popen(["nice", "-n", str(nice), TRIAGE, "run", "--only", roles], cwd=base, env=env,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
-
-
-def _peak_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return round(int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024, 1)  # type: ignore[union-attr]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -189,7 +184,7 @@ def run_once(n: int, chat_share: float, workers: int, postgres: object | None, m
         result = _measure(database, n, started, timeout=max(600.0, n / 5))
         result.update({"database": "postgresql" if postgres else "sqlite", "worker_processes": workers,
                        "email": len(mail), "chat": len(chat), "sending_seconds": round(sending, 1),
-                       "peak_memory_mb": {name: _peak_mb(p.pid) for name, p in zip(names, processes, strict=True)},
+                       "peak_memory_mb": {name: memory_mb(p.pid) for name, p in zip(names, processes, strict=True)},
                        # where the two cores went: 200 messages/s leaves 10 ms of CPU a message for everything
                        "cpu_ms_per_message": {
                            **{name: round(1000 * (_cpu_seconds(p.pid) - before) / n, 2)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import smtplib
 import statistics
@@ -28,7 +27,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from common import REPO, TRIAGE, delivery, free_port, triage_env, wait_for_port
+from common import REPO, TRIAGE, delivery, free_port, memory_mb, triage_env, wait_for_port
 from sqlalchemy import create_engine, text
 
 from bot.context import Context
@@ -83,11 +82,6 @@ def large_letter(n: int, attachment_bytes: int) -> bytes:
     return message.as_bytes(policy=policy.SMTP)  # CRLF: smtplib sends bytes as they are
 
 
-def _memory_mb(pid: int, field: str) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return round(int(re.search(rf"{field}:\s+(\d+)", status).group(1)) / 1024, 1)  # type: ignore[union-attr]
-
-
 def large(count: int, model: Path, attachment_bytes: int) -> dict[str, object]:
     """`triage run` as deployed, sent `count` large letters at once: its peak memory until all are handled."""
     base = Path(tempfile.mkdtemp(prefix="triage-bench-large-"))
@@ -103,7 +97,7 @@ def large(count: int, model: Path, attachment_bytes: int) -> dict[str, object]:
             wait_for_port(port, lambda: None if process.poll() is None else f"triage run stopped: {log.read_text()}",
                           timeout=180)
         time.sleep(3)  # the worker loads its model
-        idle = _memory_mb(process.pid, "VmRSS")
+        idle = memory_mb(process.pid, "VmRSS")
         letters = [large_letter(n, attachment_bytes) for n in range(count)]
         sizes = [len(raw) for raw in letters]
         answers: list[str] = []
@@ -121,7 +115,7 @@ def large(count: int, model: Path, attachment_bytes: int) -> dict[str, object]:
 
         def sample() -> None:
             while not sampling.is_set():
-                samples.append(_memory_mb(process.pid, "VmRSS"))
+                samples.append(memory_mb(process.pid, "VmRSS"))
                 time.sleep(0.05)
 
         sampler = threading.Thread(target=sample)
@@ -156,7 +150,7 @@ def large(count: int, model: Path, attachment_bytes: int) -> dict[str, object]:
                 "accepted": answers.count("250"),
                 "refused": [a for a in answers if a != "250"], "handled": handled, "seconds_to_accept_all": round(accepted, 1),
                 "seconds_to_handle_all": round(time.monotonic() - started, 1),
-                "idle_memory_mb": idle, "peak_memory_mb": _memory_mb(process.pid, "VmHWM"),
+                "idle_memory_mb": idle, "peak_memory_mb": memory_mb(process.pid, "VmHWM"),
                 "peak_while_accepting_mb": while_accepting, "peak_while_handling_mb": max(samples),
                 "stored_raw_mb": round(stored["raw"] / 2**20, 1), "stored_attachment_files_mb": round(files / 2**20, 1)}
     finally:
