@@ -90,3 +90,11 @@ def test_a_planted_template_file_that_reaches_for_python_sends_nothing_and_runs_
         letters.render("receipt", **VALUES)
     assert "unsafe" in str(caught.value) or "undefined" in str(caught.value)
     assert not marker.exists()
+
+
+def test_a_compliment_is_passed_on_and_a_request_finished(letters: Letters) -> None:
+    """"We have finished your compliment" is not what a resident who thanked us should read."""
+    compliment = letters.render("request_done", **{**VALUES, "what": "compliment", "summary": ""})
+    assert "passed it to the team" in compliment and "finished" not in compliment and "not done" not in compliment
+    request = letters.render("request_done", **{**VALUES, "what": "request"})
+    assert "We have finished your request" in request and "reply to this message" in request
