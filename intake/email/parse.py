@@ -210,7 +210,7 @@ def identity(raw: bytes) -> tuple[str, str]:
     digest = hashlib.sha256()
     digest.update("\n".join(named).encode("utf-8", "surrogateescape"))
     digest.update(b"\n\n")
-    _digest_body(raw, digest)
+    _digest_body(raw, min(ends) if ends else None, digest)
     return (found[0] if found else _fallback_id(raw)), digest.hexdigest()
 
 
@@ -219,14 +219,13 @@ _CHUNK = 1 << 20
 _FEED = 64 * 1024
 
 
-def _digest_body(raw: bytes, digest: Any) -> None:
+def _digest_body(raw: bytes, header_end: int | None, digest: Any) -> None:
     """Hash the bytes after the header block, stripped, with line ends made alike (an export writes
     LF, SMTP CRLF), a megabyte at a time: the whole body copied twice was 50 MB more for each
     25 MB letter arriving."""
-    ends = [at for at in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if at >= 0]
-    if not ends:
+    if header_end is None:
         return
-    start = _LEADING_SPACE.match(raw, min(ends)).end()  # type: ignore[union-attr]
+    start = _LEADING_SPACE.match(raw, header_end).end()  # type: ignore[union-attr]
     end = len(raw)
     while end > start:
         tail = raw[max(start, end - _CHUNK):end].rstrip()
