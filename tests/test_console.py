@@ -52,6 +52,15 @@ def console(desk: Desk, trained_data_dir: Path) -> Iterator[tuple[str, Desk]]:
         yield url, desk
 
 
+def open_case(browser: Any, url: str, name: str, reference: str) -> tuple[Any, Any]:
+    """A fresh browser context signed in as name, on the case's page: (context, page)."""
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, url, name)
+    page.goto(f"{url}/console/cases/{reference}")
+    return context, page
+
+
 def sign_in(page: Any, url: str, name: str) -> None:
     page.goto(f"{url}/console/")
     page.get_by_label("Name").fill(name)
@@ -196,10 +205,7 @@ def test_an_advisor_acknowledges_and_answers_a_complaint_and_the_resident_gets_e
         complaint = session.scalar(select(Case).where(Case.kind == "complaint"))
         assert complaint is not None
         reference = complaint.reference
-    context = browser.new_context()
-    page = context.new_page()
-    sign_in(page, url, "alex")
-    page.goto(f"{url}/console/cases/{reference}")
+    context, page = open_case(browser, url, "alex", reference)
     assert "working days left" in page.locator(".deadline").inner_text()
     assert "repairs contractor who damaged my floor" in page.get_by_label("Complaint definition").input_value()
     page.get_by_label("Outcomes the resident wants").fill("A new floor and an apology")
@@ -240,10 +246,7 @@ def test_a_handler_replies_notes_and_takes_a_repair_from_report_to_done_and_back
     (receipt,) = [m for m in desk.replies() if m["To"] == "tap@example.net"]
     reference = reference_in(receipt)
     assert desk.case(reference).kind == "service_request"
-    context = browser.new_context()
-    page = context.new_page()
-    sign_in(page, url, "alex")
-    page.goto(f"{url}/console/cases/{reference}")
+    context, page = open_case(browser, url, "alex", reference)
 
     page.get_by_label("Your reply, sent where they last wrote from").fill("The plumber is booked for Monday morning.")
     page.get_by_role("button", name="Send the reply").click()
@@ -371,10 +374,7 @@ def test_the_code_s_records_are_made_in_the_console_and_honoured(browser: Any, c
         complaint = session.scalar(select(Case).where(Case.kind == "complaint"))
         assert complaint is not None
         reference = complaint.reference
-    context = browser.new_context()
-    page = context.new_page()
-    sign_in(page, url, "alex")
-    page.goto(f"{url}/console/cases/{reference}")
+    context, page = open_case(browser, url, "alex", reference)
     panel = page.get_by_role("region", name="The resident", exact=True)
     assert "email: floor@example.net" in panel.inner_text()
 
