@@ -42,6 +42,7 @@ from classifier.suggestion import Suggestion
 from intake.email import authentication
 from workflow import attention, audit, cases, corrections, outbox, reply_limits
 from workflow.calendar import WorkingCalendar
+from workflow.correspondence import CHOICE_OPTIONS
 from workflow.hazards import report_hazard
 from workflow.inbox import raw_head
 from workflow.letters import Letters, long_date
@@ -65,7 +66,6 @@ log = logging.getLogger(__name__)
 
 BOT = "bot"
 CHAT_CHANNELS = frozenset({"telegram", "webchat"})
-CHOICE_OPTIONS = ["complaint|Make a complaint", "request|Deal with it as a request"]
 TOGETHER = 20  # messages handled in one transaction on SQLite
 NOT_VERIFIED = ("Not handled: the mail gateway could not verify the sender ({summary}), so the From address may "
                 "be forged. It changed no case and nobody was answered. If it is genuine, deal with it by hand.")

@@ -104,3 +104,10 @@ def desk(tmp_path: Path, model: TriageModel, sqlite_template: Path) -> Iterator[
     desk = Desk(f"sqlite:///{database}", tmp_path / "data", model)
     yield desk
     desk.context.engine.dispose()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A browser journey on PostgreSQL repeats its SQLite run on the other engine: slow, run in CI."""
+    for item in items:
+        if item.get_closest_marker("browser") and item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.slow)

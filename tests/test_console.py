@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.service import tick
+from classifier.model import TriageModel
 from tests.desk import Desk
 from tests.servers import chromium, unavailable, web_server
 from workflow.models import AuditEvent, Case, Message, Review, User
@@ -26,6 +27,14 @@ PASSWORD = "a long enough password"
 def browser() -> Iterator[Any]:
     with chromium() as browser:
         yield browser
+
+
+@pytest.fixture
+def desk(database_url: str, tmp_path: Path, model: TriageModel) -> Iterator[Desk]:
+    """Every console journey on SQLite and on the real PostgreSQL server (conftest's database_url)."""
+    desk = Desk(database_url, tmp_path / "data", model)
+    yield desk
+    desk.context.engine.dispose()
 
 
 @pytest.fixture
@@ -52,9 +61,9 @@ def console(desk: Desk, trained_data_dir: Path) -> Iterator[tuple[str, Desk]]:
         yield url, desk
 
 
-def open_case(browser: Any, url: str, name: str, reference: str) -> tuple[Any, Any]:
-    """A fresh browser context signed in as name, on the case's page: (context, page)."""
-    context = browser.new_context()
+def open_case(browser: Any, url: str, name: str, reference: str, **options: Any) -> tuple[Any, Any]:
+    """A fresh browser context (with Playwright's options) signed in as name, on the case's page: (context, page)."""
+    context = browser.new_context(**options)
     page = context.new_page()
     sign_in(page, url, name)
     page.goto(f"{url}/console/cases/{reference}")
@@ -168,7 +177,7 @@ def test_every_route_checks_the_role_and_every_form_its_token(console: tuple[str
     advisors = ["/console/", f"/console/cases/{reference}", "/console/search?q=gas", "/console/attention"]
     supervisors = ["/console/reviews", "/console/agreement", "/console/deadlines", "/console/model",
                    "/console/reports", "/console/reports?format=csv"]
-    admins = ["/console/letters", "/console/letters/receipt"]
+    admins = ["/console/letters", "/console/letters/receipt", "/console/replies"]
     with httpx.Client(base_url=url, follow_redirects=False) as anonymous:
         for path in advisors + supervisors + admins:
             response = anonymous.get(path)
@@ -186,6 +195,9 @@ def test_every_route_checks_the_role_and_every_form_its_token(console: tuple[str
                 assert refused.status_code == 403  # no CSRF token
                 assert client.post("/console/logout", data={"csrf": "guessed"}).status_code == 403
                 assert client.post("/console/letters/receipt", data={"text": "x"}).status_code == 403
+                assert client.post("/console/replies", data={"title": "x", "text": "x"}).status_code == 403
+            if name == "ada":
+                assert client.post("/console/replies", data={"title": "x", "text": "x"}).status_code == 403  # token
     with httpx.Client(base_url=url, follow_redirects=False) as stranger:
         page = stranger.get("/console/login")
         token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
@@ -279,6 +291,29 @@ def test_a_handler_replies_notes_and_takes_a_repair_from_report_to_done_and_back
     page.get_by_role("button", name="Mark it done").click()
     assert "not told" in page.get_by_role("status").inner_text() and desk.replies() == []
     assert page.get_by_role("button", name="Start work on it").count() == 0, "a done request is not started"
+    context.close()
+
+
+def test_a_compliment_is_passed_to_its_team_and_the_resident_thanked(browser: Any, console: tuple[str, Desk]) -> None:
+    """A compliment was "passed to the team" in the letter only: nobody in the team ever saw it."""
+    from tests.desk import reference_in, text
+
+    url, desk = console
+    desk.replies()
+    desk.write("I just wanted to say a big thank you to the plumber who fixed our boiler yesterday. He was polite, "
+               "tidy and explained everything.", sender="thanks@example.net")
+    (receipt,) = desk.replies()
+    reference = reference_in(receipt)
+    assert desk.case(reference).kind == "compliment"
+    context, page = open_case(browser, url, "alex", reference)
+    page.get_by_role("button", name="Mark it done").click()
+    status = page.get_by_role("status").inner_text()
+    assert "Passed to" in status and "(1 person)" in status and "The resident has been told." in status
+    letters = {m["To"]: m for m in desk.replies()}
+    assert set(letters) == {"thanks@example.net", "sam@example.org"}
+    assert "We have passed it to the team it is about" in text(letters["thanks@example.net"])
+    assert "polite, tidy and explained everything" in text(letters["sam@example.org"])
+    assert desk.case(reference).status == "done"
     context.close()
 
 
@@ -420,6 +455,96 @@ def test_the_code_s_records_are_made_in_the_console_and_honoured(browser: Any, c
     context.close()
 
 
+def test_an_admin_saves_a_reply_a_handler_answers_a_web_chat_with_it_and_the_console_s_offer_has_its_buttons(
+        browser: Any, console: tuple[str, Desk], axe_js: Path) -> None:
+    """Nothing kept the words handlers send every day; a reply reached only email; a choice offered from the
+    console reached a chat resident as text without the buttons the bot's own offer has."""
+    url, desk = console
+    admin_context = browser.new_context(bypass_csp=True)  # axe is an injected script
+    admin = admin_context.new_page()
+    sign_in(admin, url, "ada")
+    admin.get_by_role("link", name="Saved replies").click()
+    new = admin.get_by_role("region", name="Add a saved reply")
+    new.get_by_label("Title").fill("Repair booked")
+    new.get_by_label("Words").fill("Thank you. Your repair {reference} is booked: the operative rings the day before.")
+    new.get_by_role("button", name="Add the saved reply").click()
+    assert "Saved." in admin.get_by_role("status").inner_text()
+    assert axe_violations(admin, axe_js) == []
+    admin_context.close()
+
+    resident_context = browser.new_context()
+    chat = resident_context.new_page()
+    chat.set_default_timeout(20_000)
+    chat.goto(f"{url}/chat")
+    chat.get_by_label("Your message").fill("The extractor fan in my bathroom has stopped working, can someone fix it?")
+    chat.get_by_role("button", name="Send").click()
+    chat.locator("#conversation").get_by_text("extractor fan").wait_for()  # stored
+    tick(desk.context, desk.model)
+    with desk.context.sessions() as session:
+        case = session.scalar(select(Case).where(Case.channel == "webchat"))
+        assert case is not None and case.kind == "service_request"
+        reference = case.reference
+    chat.locator("#conversation").get_by_text(reference).first.wait_for()
+
+    context, page = open_case(browser, url, "alex", reference, bypass_csp=True)
+    page.get_by_label("Start from a saved reply").select_option(label="Repair booked")
+    page.get_by_role("button", name="Use this saved reply").click()
+    assert axe_violations(page, axe_js) == []
+    reply = page.get_by_label("Your reply, sent where they last wrote from")
+    assert reply.input_value() == f"Thank you. Your repair {reference} is booked: the operative rings the day before."
+    reply.fill(reply.input_value() + " It is Tuesday morning.")
+    page.get_by_role("button", name="Send the reply").click()
+    assert "Sent to the resident." in page.get_by_role("status").inner_text()
+    chat.locator("#conversation").get_by_text("the operative rings the day before. It is Tuesday morning.").wait_for()
+
+    page.get_by_label("Kind").select_option("complaint")
+    page.get_by_role("button", name="Save the correction").click()
+    assert "offered the choice" in page.get_by_role("status").inner_text()
+    before = chat.locator("#conversation li").count()
+    chat.get_by_role("button", name="Make a complaint").click()
+    chat.wait_for_function(f"document.querySelectorAll('#conversation li').length > {before}")  # the choice stored
+    tick(desk.context, desk.model)
+    chat.locator("#conversation").get_by_text("logged your complaint at stage 1").wait_for()
+    assert desk.case(reference).status == "stage1_logged", "the reference the resident was given is kept"
+    context.close()
+    resident_context.close()
+
+
+def test_under_a_named_contact_restriction_only_that_officer_writes_to_the_resident(
+        browser: Any, console: tuple[str, Desk]) -> None:
+    """A reply to a resident under a contact restriction was sent by whoever wrote it (5.14)."""
+    from tests.desk import text
+
+    url, desk = console
+    desk.replies()
+    with desk.context.sessions() as session:
+        reference = session.scalars(select(Case.reference).where(Case.kind == "complaint")).one()
+    context, page = open_case(browser, url, "alex", reference)
+    page.get_by_label("What is restricted").fill("All contact with the repairs team")
+    page.get_by_label("How the bot treats their messages").select_option("named_contact")
+    page.get_by_label("The named officer or route they use instead").fill("Sam (tenancy officer), 01632 960000")
+    page.get_by_label("Why it is restricted").fill("Threats to an operative during a visit")
+    page.get_by_label("Review on").last.fill((desk.clock + dt.timedelta(days=90)).date().isoformat())
+    page.get_by_role("button", name="Record the restriction").click()
+    assert "The bot follows it from now on." in page.get_by_role("status").inner_text()
+    assert "all contact goes through Sam (tenancy officer)" in page.get_by_role("region", name="Write to the resident"
+                                                                                ).inner_text()
+    assert page.get_by_role("button", name="Send the reply").count() == 0, "the console says so before any form"
+    token = page.locator("input[name=csrf]").first.input_value()
+    forged = page.request.post(f"{url}/console/cases/{reference}/act/reply", form={"csrf": token, "text": "Hello"})
+    assert forged.status == 400 and "all contact goes through" in forged.text()
+    assert desk.replies() == []
+    context.close()
+
+    context, page = open_case(browser, url, "sam", reference)
+    page.get_by_label("Your reply, sent where they last wrote from").fill("I will visit on Thursday with a colleague.")
+    page.get_by_role("button", name="Send the reply").click()
+    assert "Sent to the resident." in page.get_by_role("status").inner_text()
+    (reply,) = desk.replies()
+    assert reply["To"] == "floor@example.net" and "visit on Thursday" in text(reply)
+    context.close()
+
+
 def test_search_finds_a_case_by_reference_address_or_words(
         console: tuple[str, Desk]) -> None:
     url, desk = console
@@ -488,7 +613,8 @@ def test_one_click_confirms_from_the_queue_and_every_console_control_is_labelled
     with desk.context.sessions() as session:
         assert session.scalar(select(Review)) is not None
     for path in ("/console/", "/console/search?q=gas", "/console/reviews", "/console/agreement",
-                 "/console/deadlines", "/console/model", "/console/reports", "/console/letters/receipt"):
+                 "/console/deadlines", "/console/model", "/console/reports", "/console/letters/receipt",
+                 "/console/replies"):
         page.goto(f"{url}{path}")
         unlabelled = page.evaluate("""[...document.querySelectorAll('textarea, input:not([type=hidden]), select')]
             .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).length""")
@@ -603,7 +729,7 @@ def test_every_page_meets_contrast_and_shows_focus_in_document_order(browser: An
     for path in ("/console/", f"/console/cases/{reference}", "/console/search?q=gas", "/console/attention",
                  "/console/reviews",
                  "/console/agreement", "/console/deadlines", "/console/reports", "/console/model",
-                 "/console/letters", "/console/letters/receipt"):
+                 "/console/letters", "/console/letters/receipt", "/console/replies"):
         page.goto(f"{url}{path}")
         assert page.evaluate(CONTRAST) == [], path
         assert page.locator("[tabindex]:not([tabindex='0']):not([tabindex='-1'])").count() == 0, path

@@ -5,6 +5,7 @@ through the outbox."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from workflow.vocabulary import Direction
 
 DEFINITION_CHARS = 1500
 CHAT_CHANNELS = ("telegram", "webchat")
+CHOICE_OPTIONS = ("complaint|Make a complaint", "request|Deal with it as a request")  # the chat's buttons for 1.3
 
 
 def residents_words(session: Session, case: Case) -> str:
@@ -30,7 +32,7 @@ def residents_words(session: Session, case: Case) -> str:
 
 
 def to_resident(session: Session, case: Case, text: str, at: dt.datetime, subject: str,
-                automatic: bool = True) -> int | None:
+                automatic: bool = True, options: Sequence[str] = ()) -> int | None:
     """Queue a letter and return its message's id; None when the resident has only spoken to us (the
     advisor sends it by post or phone)."""
     last = session.scalar(select(Message).where(Message.case_id == case.id,
@@ -43,4 +45,4 @@ def to_resident(session: Session, case: Case, text: str, at: dt.datetime, subjec
     return outbox.enqueue(session, channel=last.channel, address=last.sender, text=text, at=at, case=case,
                           subject=subject if chat else outbox.reply_subject(last.subject, subject),
                           in_reply_to=None if chat else last.external_id, references=list(last.references),
-                          automatic=automatic)
+                          automatic=automatic, options=options if chat else ())

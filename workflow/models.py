@@ -302,6 +302,18 @@ class CaseNote(Base):
     text: Mapped[str] = mapped_column(StorableText)
 
 
+class SavedReply(Base):
+    """Words handlers send again and again, kept by an admin; plain text, never a template."""
+
+    __tablename__ = "saved_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(StorableString(80), unique=True)
+    text: Mapped[str] = mapped_column(StorableText)
+    updated_by: Mapped[str] = mapped_column(StorableString(80))
+    updated_at: Mapped[dt.datetime]
+
+
 class OutstandingAction(Base):
     """Something promised in a response and tracked until done (Code 6.6, 6.17)."""
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from workflow import audit
 from workflow.calendar import london_date
 from workflow.errors import DomainError
-from workflow.models import Adjustment, Case, ContactPoint, ContactRestriction, Disclosure, OutstandingAction
+from workflow.models import Adjustment, Case, ContactPoint, ContactRestriction, Disclosure, OutstandingAction, User
 from workflow.vocabulary import RestrictionMode
 
 CATEGORIES = ("disability", "vulnerability")
@@ -75,6 +75,22 @@ def restrict(session: Session, resident_id: int, *, restriction: str, mode: str,
     audit.record(session, "restriction_recorded", actor, at, resident_id=resident_id, restriction_id=row.id,
                  mode=mode, review_on=review_on)
     return row
+
+
+def who_may_write(restriction: ContactRestriction | None, user: User) -> None:
+    """5.14: under a named-contact restriction, staff write to the resident only as the named officer.
+
+    The contact is free text ("Sam Patel, tenancy officer"); it names this user when their console
+    name is one of its words, or their email address is in it. Anyone else is refused, told whom
+    to ask, and can still add a note for them.
+    """
+    if restriction is None or restriction.mode != RestrictionMode.NAMED_CONTACT or not restriction.contact:
+        return
+    words = {word.strip(".,;:()").casefold() for word in restriction.contact.split()}
+    if user.username.casefold() in words or (user.email and user.email.casefold() in words):
+        return
+    raise DomainError(f"a contact restriction is in force (5.14): all contact goes through {restriction.contact}. "
+                      "Ask them to write, or add a note for them")
 
 
 def end_restriction(session: Session, restriction_id: int, resident_id: int, actor: str, at: dt.datetime) -> None:

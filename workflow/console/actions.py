@@ -16,16 +16,17 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
-from workflow import audit, ownership, records
+from workflow import audit, outbox, ownership, records
 from workflow.calendar import WorkingCalendar, london_date
 from workflow.cases import REQUEST_EVENTS, add_note, request_events, set_request_status
 from workflow.corrections import Changed
-from workflow.correspondence import CHAT_CHANNELS, to_resident
+from workflow.correspondence import CHAT_CHANNELS, CHOICE_OPTIONS, residents_words, to_resident
 from workflow.errors import DomainError
 from workflow.hazards import record_made_safe
 from workflow.letters import Letters
 from workflow.lifecycle import RESPOND_WITHIN, TRANSITIONS, ActionPlan, ComplaintLifecycle, Event
 from workflow.models import Case, User
+from workflow.residents import active_restriction
 from workflow.vocabulary import Awaiting, Kind, Outcome, Remedy
 
 ACTIONS = ("acknowledge", "extend", "respond", "escalate", "refuse", "withdraw", "close")
@@ -39,6 +40,7 @@ EVENTS = {"acknowledge": (Event.ACKNOWLEDGE_STAGE1, Event.ACKNOWLEDGE_STAGE2),
 EVERY_CASE = ("reply", "note", "take", "assign", "team")
 RESIDENT_RECORDS = ("disclose", "adjust", "restrict", "end_restriction")  # need a known resident
 CASE_RECORDS = ("agree_updates", "complete_action")  # a complaint's, checked by the lifecycle and records
+PASSED_ON = (Kind.COMPLIMENT, Kind.FEEDBACK)  # finished by passing them to the team they are about
 WHAT = {Kind.SERVICE_REQUEST: "request", Kind.ENQUIRY: "enquiry", Kind.COMPLIMENT: "compliment",
         Kind.FEEDBACK: "feedback", Kind.COMPLAINT: "complaint"}
 
@@ -108,7 +110,7 @@ def tell_about_change(session: Session, calendar: WorkingCalendar, letters: Lett
         case.awaiting = Awaiting.CHOICE.value  # their next words are read as the answer, as when the bot offers
         to_resident(session, case, letters.render("choice", reference=case.reference, chat=chat, hazard=case.hazard,
                                                   alternative_formats=case.adjustments_requested),
-                    at, f"Your message {case.reference}", automatic=False)
+                    at, f"Your message {case.reference}", automatic=False, options=CHOICE_OPTIONS)
         return "Corrected to a complaint: the resident has been offered the choice (Code 1.3)."
     if changed.logged:
         stage = case.stage_record(1)
@@ -129,7 +131,10 @@ def tell_about_change(session: Session, calendar: WorkingCalendar, letters: Lett
     return ""
 
 
-def _tell(session: Session, case: Case, text: str, at: dt.datetime, subject: str) -> None:
+def _tell(session: Session, case: Case, user: User, text: str, at: dt.datetime, subject: str) -> None:
+    """A letter a person writes: under a named-contact restriction only the named officer sends it."""
+    if case.resident_id is not None:
+        records.who_may_write(active_restriction(session, case.resident_id, london_date(at)), user)
     if to_resident(session, case, text, at, subject, automatic=False) is None:
         raise DomainError("the resident has not written from an address we can answer here: phone or write to them,"
                           " and note what was said")
@@ -147,7 +152,7 @@ def _everyday(session: Session, letters: Letters, case: Case, user: User, action
     if action == "reply":
         if not field("text"):
             raise DomainError("write the reply first")
-        _tell(session, case, letters.render("handler_reply", text=field("text"), reference=case.reference,
+        _tell(session, case, user, letters.render("handler_reply", text=field("text"), reference=case.reference,
                                             alternative_formats=case.adjustments_requested), at, subject)
         audit.record(session, "replied", user.username, at, case=case)
         return "Sent to the resident."
@@ -172,11 +177,30 @@ def _everyday(session: Session, letters: Letters, case: Case, user: User, action
         return "Started."
     if action == "reopen":
         return "Opened again."
+    passed = _pass_to_team(session, letters, case, user, at) if case.kind in PASSED_ON else ""
     if form.get("tell", "yes") == "no":
-        return "Done. The resident was not told, as you asked."
-    _tell(session, case, letters.render("request_done", what=what, reference=case.reference, summary=field("summary"),
-                                        alternative_formats=case.adjustments_requested), at, subject)
-    return "Done. The resident has been told."
+        return f"Done.{passed} The resident was not told, as you asked."
+    _tell(session, case, user, letters.render("request_done", what=what, reference=case.reference,
+                                              summary=field("summary"), alternative_formats=case.adjustments_requested),
+          at, subject)
+    return f"Done.{passed} The resident has been told."
+
+
+def _pass_to_team(session: Session, letters: Letters, case: Case, user: User, at: dt.datetime) -> str:
+    """A compliment or feedback is finished by passing the resident's words to the team it is about:
+    its supervisors (every supervisor's, when the team has none), by email like other notices."""
+    team = case.team or "our housing service"
+    recipients = ownership.supervisors(session, case.team)
+    headline = f"A {WHAT[Kind(case.kind)]} for {team}: {case.reference}"
+    text = letters.render("staff_notice", headline=headline, reference=case.reference,
+                          details=f"The resident wrote: {residents_words(session, case)}")
+    for address in recipients:
+        outbox.enqueue(session, channel="email", address=address, text=text, at=at, case=case, subject=headline,
+                       to_staff=True)
+    audit.record(session, "passed_to_team", user.username, at, case=case, team=team, recipients=len(recipients))
+    if not recipients:
+        return f" Nobody in {team} has an email address here: tell them yourself."
+    return f" Passed to {team} ({len(recipients)} {'person' if len(recipients) == 1 else 'people'})."
 
 
 def perform(session: Session, calendar: WorkingCalendar, letters: Letters, case: Case, user: User, action: str,

@@ -22,7 +22,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow import attention, audit, cases, ownership, records
+from workflow import attention, audit, cases, ownership, records, saved_replies
 from workflow.calendar import WorkingCalendar, london_date, london_midnight
 from workflow.console.actions import allowed, perform, tell_about_change
 from workflow.console import signin
@@ -235,12 +235,16 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
         return guarded(Role.ADVISOR, work, request, csrf, posting=True)
 
     @router.get("/cases/{reference}", response_class=HTMLResponse)
-    def case_page(request: Request, reference: str, saved: bool = False, done: str = "") -> Response:
+    def case_page(request: Request, reference: str, saved: bool = False, done: str = "", use: int = 0) -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             case = cases.by_reference(session, reference)
             if case is None:
                 return render("error.html", 404, user=user, csrf=console_session.csrf,
                               message=f"There is no case {reference}.")
+            try:
+                reply_draft = saved_replies.filled(session, use, case) if use else ""
+            except DomainError as error:
+                return render("error.html", 404, user=user, csrf=console_session.csrf, message=f"{error}.")
             messages = list(session.scalars(select(Message).where(Message.case_id == case.id)
                                             .order_by(Message.received_at, Message.id)))
             stage = case.stage_record(case.stage)
@@ -251,9 +255,15 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             restriction = (active_restriction(session, case.resident_id, london_date(now()))
                            if case.resident_id is not None else None)
             owner = session.get(User, case.owner_id) if case.owner_id is not None else None
+            try:
+                records.who_may_write(restriction, user)
+                write_refused = ""
+            except DomainError as error:
+                write_refused = str(error)
             return render("case.html", user=user, csrf=console_session.csrf, case=case, messages=messages,
                           linked_complaints=linked, notes=cases.notes_of(session, case), restriction=restriction,
-                          owner=owner, candidates=ownership.candidates(session, case),
+                          owner=owner, candidates=ownership.candidates(session, case), write_refused=write_refused,
+                          saved_replies=saved_replies.listed(session), use=use, reply_draft=reply_draft,
                           panel=records.panel(session, case, london_date(now())),
                           teams=sorted({team_for(t.value) for t in Theme} | ({case.team} if case.team else set())),
                           suggestion=latest_classification(session, case), saved=saved, done=done,
@@ -439,6 +449,36 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             session.commit()
             return render("letter.html", user=user, csrf=console_session.csrf, name=name, text=text, own=True,
                           preview=preview, error=None)
+
+        return guarded(Role.ADMIN, work, request, csrf, posting=True)
+
+    @router.get("/replies", response_class=HTMLResponse)
+    def saved_reply_list(request: Request, done: str = "") -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            return render("replies.html", user=user, csrf=console_session.csrf, replies=saved_replies.listed(session),
+                          placeholder=saved_replies.PLACEHOLDER, done=done, error=None)
+
+        return guarded(Role.ADMIN, work, request)
+
+    @router.post("/replies")
+    def saved_reply_save(request: Request, title: Annotated[str, Form()] = "", text: Annotated[str, Form()] = "",
+                         reply_id: Annotated[str, Form()] = "", remove: Annotated[str, Form()] = "",
+                         csrf: Annotated[str, Form()] = "") -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            known = int(reply_id) if reply_id.isdigit() else None
+            try:
+                if remove:
+                    saved_replies.remove(session, known or 0, user.username, now())
+                else:
+                    saved_replies.save(session, title, text, user.username, now(), known)
+            except DomainError as error:
+                session.rollback()
+                return render("replies.html", 400, user=user, csrf=console_session.csrf,
+                              replies=saved_replies.listed(session), placeholder=saved_replies.PLACEHOLDER,
+                              done="", error=f"Nothing was saved: {error}.")
+            session.commit()
+            done = "Removed." if remove else "Saved. Handlers can use it from any case page."
+            return RedirectResponse(f"/console/replies?done={quote(done)}", status_code=303)
 
         return guarded(Role.ADMIN, work, request, csrf, posting=True)
 
