@@ -356,6 +356,15 @@ def test_a_handler_takes_a_case_a_supervisor_reassigns_it_and_the_queue_shows_wh
     assert [tuple(e) for e in events] == [("assigned", "alex"), ("assigned", "sam")]
     context.close()
 
+    with desk.context.sessions() as session:  # ada's address, as `triage users add ada --email ...` gives it
+        session.scalars(select(User).where(User.username == "ada")).one().email = "ada@example.org"
+        session.commit()
+    desk.replies()
+    desk.later(days=4)  # Friday: the deadline on Monday is within the reminder's two working days
+    tick(desk.context, desk.model)
+    reminders = [m["To"] for m in desk.replies() if reference in m["Subject"] and "acknowledgement" in m["Subject"]]
+    assert reminders == ["ada@example.org"], "the reminder goes to the owner, not to every supervisor"
+
 
 def test_a_correction_of_kind_goes_through_the_lifecycle_and_the_resident_is_told(
         browser: Any, console: tuple[str, Desk]) -> None:
@@ -453,6 +462,9 @@ def test_the_code_s_records_are_made_in_the_console_and_honoured(browser: Any, c
     desk.write("When will the floor be done?", sender="floor@example.net", subject="Floor")
     assert desk.replies() == [], "under a no-automated-replies restriction the bot sends nothing"
     context.close()
+    desk.later(days=3)  # Thursday: three working days after the interval was agreed
+    updates = [m["To"] for m in desk.replies() if m["Subject"] == f"Update due to the resident: {reference}"]
+    assert updates == ["sam@example.org"], "the agreed interval's reminder (its handler has no address: a supervisor)"
 
 
 def test_an_admin_saves_a_reply_a_handler_answers_a_web_chat_with_it_and_the_console_s_offer_has_its_buttons(
