@@ -196,6 +196,13 @@ def test_every_route_checks_the_role_and_every_form_its_token(console: tuple[str
                 assert client.post("/console/logout", data={"csrf": "guessed"}).status_code == 403
                 assert client.post("/console/letters/receipt", data={"text": "x"}).status_code == 403
                 assert client.post("/console/replies", data={"title": "x", "text": "x"}).status_code == 403
+                spoofed = client.get(f"/console/cases/{reference}?done=Call+0800+000+000+to+confirm+your+bank")
+                assert spoofed.status_code == 200 and "0800" not in spoofed.text, "no status line from the URL"
+            if name == "sam":
+                for far in ("/console/reports?from=0001-01-01&to=9999-12-31", "/console/reviews?to=9999-12-31",
+                            "/console/agreement?from=9999-12-31"):
+                    refused = client.get(far)
+                    assert refused.status_code == 400 and "between 2000 and 2099" in refused.text, far
             if name == "ada":
                 assert client.post("/console/replies", data={"title": "x", "text": "x"}).status_code == 403  # token
     with httpx.Client(base_url=url, follow_redirects=False) as stranger:
@@ -234,6 +241,11 @@ def test_an_advisor_acknowledges_and_answers_a_complaint_and_the_resident_gets_e
     page.get_by_label("Outstanding actions, one a line").fill("Lay a new kitchen floor")
     page.get_by_role("button", name="Send the response").click()
     assert "The response has been sent." in page.get_by_role("status").inner_text()
+    facts = page.locator(".facts").inner_text()
+    assert page.locator(".deadline").count() == 0, "no working days are counted down once the response is sent"
+    assert "stage 1 responded" in facts and "acknowledge by 23 November 2026" in facts, facts  # words, GOV.UK dates
+    page.reload()
+    assert page.get_by_role("status").count() == 0, "the status line is shown once, from the session"
     (response,) = [m for m in desk.replies() if m["To"] == "floor@example.net"]
     body = " ".join(text(response).split())
     for required in ("at stage 1", "What we understood your complaint to be", "your complaint is upheld",
@@ -612,11 +624,12 @@ def test_a_supervisor_retrains_with_reviews_compares_the_figures_and_switches(br
 
 
 def test_one_click_confirms_from_the_queue_and_every_console_control_is_labelled(
-        browser: Any, console: tuple[str, Desk]) -> None:
+        browser: Any, console: tuple[str, Desk], axe_js: Path) -> None:
     url, desk = console
-    context = browser.new_context()
+    context = browser.new_context(bypass_csp=True)  # axe is an injected script
     page = context.new_page()
     sign_in(page, url, "ada")
+    assert axe_violations(page, axe_js) == [], "the queue's Correct links were 27 targets too small (2.5.8)"
     confirms = page.get_by_role("button", name=re.compile("^Confirm the suggestion for"))
     before = confirms.count()
     confirms.first.click()

@@ -554,6 +554,7 @@ class ConsoleSession(Base):
     csrf: Mapped[str] = mapped_column(StorableString(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]  # the idle time after its last use, never past 10 hours after sign-in (auth.py)
+    flash: Mapped[str | None] = mapped_column(StorableText)  # what the last action did, shown once on the next page
 
 
 class SignInFailure(Base):

@@ -7,7 +7,9 @@ page and a spreadsheet never disagree about a number.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from workflow.calendar import LONDON
 from workflow.charts import bar_chart, line_chart
 
 TEMPLATES = Path(__file__).parent / "templates" / "reports"
@@ -29,11 +32,29 @@ def blank(value: object) -> str:
 
 
 def words(value: object) -> str:
-    return str(value).replace("_", " ")
+    """A stored value in words: "stage1_logged" is "stage 1 logged"."""
+    return re.sub(r"stage(\d)", r"stage \1", str(value).replace("_", " "))
+
+
+def day(value: dt.date | dt.datetime | None) -> str:
+    """GOV.UK style, "22 December 2026"; a moment is given its London date."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(LONDON).date()
+    return f"{value.day} {value:%B %Y}"
+
+
+def moment(value: dt.datetime | None) -> str:
+    """GOV.UK style in London time, "22 December 2026, 6:12pm"."""
+    if value is None:
+        return ""
+    local = value.astimezone(LONDON)
+    return f"{day(local)}, {local.hour % 12 or 12}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
 
 
 def add_filters(environment: Environment) -> Environment:
-    environment.filters.update(percent=percent, blank=blank, words=words)
+    environment.filters.update(percent=percent, blank=blank, words=words, day=day, moment=moment)
     return environment
 
 

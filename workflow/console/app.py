@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextvars import ContextVar
 import secrets
 from collections.abc import Callable
-from urllib.parse import quote
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
@@ -26,7 +26,7 @@ from workflow import attention, audit, cases, ownership, records, saved_replies
 from workflow.calendar import WorkingCalendar, london_date, london_midnight
 from workflow.console.actions import allowed, perform, tell_about_change
 from workflow.console import signin
-from workflow.console.auth import IDLE, csrf_ok, end_session, may, signed_in, start_session
+from workflow.console.auth import IDLE, csrf_ok, end_session, may, said, say, signed_in, start_session
 from workflow.correspondence import residents_words
 from workflow.errors import DomainError
 from workflow.letters import Letters
@@ -46,17 +46,29 @@ from workflow.vocabulary import Kind, Outcome, RefusalReason, Remedy, Role, Them
 HERE = Path(__file__).parent
 QUEUE_PAGE = 100  # the top of the queue; an advisor works from the top, and the page stays quick at any size
 COOKIE = "triage_console"
+SHOWN: ContextVar[str] = ContextVar("shown", default="")  # the session's message for the page being drawn
 LOGIN_CSRF = "triage_console_login"
 HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; form-action 'self'; "
                                       "frame-ancestors 'none'; base-uri 'none'",
            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
 
 
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)  # 9999-12-31 overflowed a day later: a 500
+
+
+def a_date(text: str) -> dt.date:
+    """A date typed into a filter; ValueError for anything but an ISO date in this century."""
+    day = dt.date.fromisoformat(text.strip())
+    if not EARLIEST <= day <= LATEST:
+        raise ValueError(f"{day} is too far off")
+    return day
+
+
 def date_range(since: str, until: str) -> tuple[dt.datetime | None, dt.datetime | None]:
     """From the start of the first London day to the end of the last, as the reports count days;
-    ValueError for anything but ISO dates."""
-    start = london_midnight(dt.date.fromisoformat(since)) if since else None
-    end = london_midnight(dt.date.fromisoformat(until) + dt.timedelta(days=1)) if until else None
+    ValueError for anything but ISO dates in this century."""
+    start = london_midnight(a_date(since)) if since else None
+    end = london_midnight(a_date(until) + dt.timedelta(days=1)) if until else None
     return start, end
 
 
@@ -89,12 +101,13 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                              themes=[t.value for t in Theme])
 
     def render(template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        values.setdefault("flash", SHOWN.get())
         return HTMLResponse(templates.get_template(template).render(**values), status_code=status, headers=HEADERS)
 
     def bad_dates(user: User, console_session: ConsoleSession) -> HTMLResponse:
         return render("error.html", 400, user=user, csrf=console_session.csrf,
-                      message="Those dates cannot be used. Dates are written like 2026-11-23, and a period "
-                              "ends on or after the day it starts.")
+                      message=f"Those dates cannot be used. Dates are written like 2026-11-23, between "
+                              f"{EARLIEST.year} and {LATEST.year}, and a period ends on or after the day it starts.")
 
     def who(request: Request, session: Session, role: Role) -> tuple[User, ConsoleSession]:
         found = signed_in(session, request.cookies.get(COOKIE), now(), idle)
@@ -115,7 +128,11 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             if posting and not csrf_ok(console_session.csrf, csrf):
                 return render("error.html", 403, user=user, csrf=console_session.csrf,
                               message="This form had expired. Go back, reload the page and try again.")
-            return work(session, user, console_session)
+            shown = SHOWN.set("" if posting else said(session, console_session))
+            try:
+                return work(session, user, console_session)
+            finally:
+                SHOWN.reset(shown)
 
     @router.get("/static/console.css")
     def stylesheet() -> Response:
@@ -235,7 +252,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
         return guarded(Role.ADVISOR, work, request, csrf, posting=True)
 
     @router.get("/cases/{reference}", response_class=HTMLResponse)
-    def case_page(request: Request, reference: str, saved: bool = False, done: str = "", use: int = 0) -> Response:
+    def case_page(request: Request, reference: str, use: int = 0) -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             case = cases.by_reference(session, reference)
             if case is None:
@@ -249,7 +266,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                                             .order_by(Message.received_at, Message.id)))
             stage = case.stage_record(case.stage)
             due = None
-            if stage is not None and case.ended_on is None:
+            if stage is not None and case.ended_on is None and stage.responded_on is None:  # none after the response
                 due = stage.acknowledgement_due if stage.acknowledged_on is None else stage.response_due
             linked = cases.complaints_about(session, case) if case.kind == Kind.SERVICE_REQUEST else []
             restriction = (active_restriction(session, case.resident_id, london_date(now()))
@@ -266,7 +283,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                           saved_replies=saved_replies.listed(session), use=use, reply_draft=reply_draft,
                           panel=records.panel(session, case, london_date(now())),
                           teams=sorted({team_for(t.value) for t in Theme} | ({case.team} if case.team else set())),
-                          suggestion=latest_classification(session, case), saved=saved, done=done,
+                          suggestion=latest_classification(session, case),
                           actions=allowed(case), stage=stage, draft=residents_words(session, case),
                           days_left=calendar.between(london_date(now()), due) if due else None,
                           outcomes=[o.value for o in Outcome if o != Outcome.WITHDRAWN],
@@ -293,12 +310,12 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                 session.rollback()
                 return render("error.html", 400, user=user, csrf=console_session.csrf,
                               message=f"Nothing was changed: {error}.")
-            session.commit()
             if back == "queue":  # confirmed from the queue with one click: stay on the queue
+                session.commit()
                 return RedirectResponse("/console/", status_code=303)
-            if told:
-                return RedirectResponse(f"/console/cases/{case.reference}?done={quote(told)}", status_code=303)
-            return RedirectResponse(f"/console/cases/{case.reference}?saved=1", status_code=303)
+            say(console_session, told or "Saved.")
+            session.commit()
+            return RedirectResponse(f"/console/cases/{case.reference}", status_code=303)
 
         return guarded(Role.ADVISOR, work, request, csrf, posting=True)
 
@@ -318,8 +335,9 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                 session.rollback()
                 return render("error.html", 400, user=user, csrf=console_session.csrf,
                               message=f"Nothing was changed: {error}.")
+            say(console_session, done)
             session.commit()
-            return RedirectResponse(f"/console/cases/{case.reference}?done={quote(done)}", status_code=303)
+            return RedirectResponse(f"/console/cases/{case.reference}", status_code=303)
 
         return await run_in_threadpool(guarded, Role.ADVISOR, work, request, fields.get("csrf"), True)
 
@@ -392,8 +410,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             today = london_date(now())
             first = dt.date(today.year if today.month >= 4 else today.year - 1, 4, 1)
             try:
-                period = Period(dt.date.fromisoformat(since) if since else first,
-                                dt.date.fromisoformat(until) if until else today)
+                period = Period(a_date(since) if since else first, a_date(until) if until else today)
             except ValueError:
                 return bad_dates(user, console_session)
             figures = build_report(session, period, calendar, homes_owned=homes_owned,
@@ -453,10 +470,10 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
         return guarded(Role.ADMIN, work, request, csrf, posting=True)
 
     @router.get("/replies", response_class=HTMLResponse)
-    def saved_reply_list(request: Request, done: str = "") -> Response:
+    def saved_reply_list(request: Request) -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             return render("replies.html", user=user, csrf=console_session.csrf, replies=saved_replies.listed(session),
-                          placeholder=saved_replies.PLACEHOLDER, done=done, error=None)
+                          placeholder=saved_replies.PLACEHOLDER, error=None)
 
         return guarded(Role.ADMIN, work, request)
 
@@ -475,18 +492,18 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                 session.rollback()
                 return render("replies.html", 400, user=user, csrf=console_session.csrf,
                               replies=saved_replies.listed(session), placeholder=saved_replies.PLACEHOLDER,
-                              done="", error=f"Nothing was saved: {error}.")
+                              error=f"Nothing was saved: {error}.")
+            say(console_session, "Removed." if remove else "Saved. Handlers can use it from any case page.")
             session.commit()
-            done = "Removed." if remove else "Saved. Handlers can use it from any case page."
-            return RedirectResponse(f"/console/replies?done={quote(done)}", status_code=303)
+            return RedirectResponse("/console/replies", status_code=303)
 
         return guarded(Role.ADMIN, work, request, csrf, posting=True)
 
     @router.get("/model", response_class=HTMLResponse)
-    def model_page(request: Request, done: str = "") -> Response:
+    def model_page(request: Request) -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             return render("model.html", user=user, csrf=console_session.csrf, training=training.status(),
-                          pending=training.pending(), done=done)
+                          pending=training.pending())
 
         return guarded(Role.SUPERVISOR, work, request)
 
@@ -497,21 +514,23 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                 started = training.start(user.username)
                 if started:
                     audit.record(session, "model_training_started", user.username, now())
-                    session.commit()
-                message = "Training started" if started else "A candidate is already being trained"
-                return RedirectResponse(f"/console/model?done={quote(message)}", status_code=303)
+                say(console_session, "Training started" if started else "A candidate is already being trained")
+                session.commit()
+                return RedirectResponse("/console/model", status_code=303)
             if step == "accept":
                 try:
                     version = training.accept()
                 except (FileNotFoundError, ValueError) as error:  # none, still training, or unreadable
                     return render("error.html", 400, user=user, csrf=console_session.csrf, message=str(error))
                 audit.record(session, "model_switched", user.username, now(), version=version)
+                say(console_session, f"Now using model {version}")
                 session.commit()
-                return RedirectResponse(f"/console/model?done={quote('Now using model ' + version)}",
-                                        status_code=303)
+                return RedirectResponse("/console/model", status_code=303)
             if step == "discard":
                 training.discard()
-                return RedirectResponse("/console/model?done=Candidate+discarded", status_code=303)
+                say(console_session, "Candidate discarded")
+                session.commit()
+                return RedirectResponse("/console/model", status_code=303)
             return render("error.html", 404, user=user, csrf=console_session.csrf, message="No such step.")
 
         return guarded(Role.SUPERVISOR, work, request, csrf, posting=True)

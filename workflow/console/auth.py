@@ -65,6 +65,22 @@ def signed_in(session: Session, token: str | None, now: dt.datetime,
     return user, found
 
 
+def say(console_session: ConsoleSession, text: str) -> None:
+    """What an action did, for the next page this user sees; the caller commits with the action.
+
+    It travels in the session, never in the URL: `?done=` put anyone's words on our page."""
+    console_session.flash = text
+
+
+def said(session: Session, console_session: ConsoleSession) -> str:
+    """The message waiting for this page, shown once."""
+    text = console_session.flash or ""
+    if text:
+        console_session.flash = None
+        session.commit()
+    return text
+
+
 def end_session(session: Session, token: str, now: dt.datetime, actor: str) -> None:
     session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == _hash(token)))
     audit.record(session, "signed_out", actor, now)
