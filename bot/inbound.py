@@ -23,10 +23,11 @@ from bot import memory
 from bot.context import Context
 from intake.email.parse import parse
 from intake.message import InboundMessage
-from workflow.inbox import Incoming, IncomingFile, complete_inbound, record_inbound_batch
+from workflow.inbox import Incoming, IncomingFile, complete_inbound, raw_letter, raw_size, record_inbound_batch
 from workflow.models import Message
 
 log = logging.getLogger(__name__)
+LARGE_WAIT_SECONDS = 2.0  # the longest the worker waits for its turn at a large letter, then goes ahead
 
 
 def incoming_from(message: InboundMessage, received_at: dt.datetime, quiet: bool = False) -> Incoming:
@@ -62,11 +63,26 @@ def complete(context: Context, session: Session, message: Message) -> None:
 
     Its raw bytes are let go once it is filled in (read again only if something asks for them),
     so a batch of six 25 MB letters is parsed one letter at a time, not held together."""
-    if message.parsed or message.raw is None:
+    if message.parsed:
         return
-    large = len(message.raw) > memory.LARGE
-    complete_inbound(session, message, incoming_from(parse(message.raw, message.channel), message.received_at),
-                     context.settings.data_dir / "attachments")
+    size = raw_size(session, message)
+    if size is None:
+        return
+    large = size > memory.LARGE
+    # Not while the SMTP server holds a large letter too, but never waiting long: this worker may
+    # hold SQLite's write lock (earlier messages of its batch), which the server needs to store
+    # its letter and give its turn back.
+    turn = context.large_letters.acquire(timeout=LARGE_WAIT_SECONDS) if large else False
+    try:
+        raw = raw_letter(session, message)  # read apart from the record, which never holds it
+        if raw is None:
+            return
+        complete_inbound(session, message, incoming_from(parse(raw, message.channel), message.received_at),
+                         context.settings.data_dir / "attachments")
+        del raw
+    finally:
+        if turn:
+            context.large_letters.release()
     session.expire(message, ["raw"])
     if large:
         memory.trim()
@@ -116,6 +132,7 @@ class BatchWriter:
                 except queue.Empty:
                     break
             self._store(session, batch, attachments)
+            del batch  # else the last batch's letters (24 MB each, when large) are held until the next arrives
 
     def _store(self, session: Session, batch: list[tuple[InboundMessage, bool, Future[tuple[int, bool]]]],
                attachments: Path) -> None:

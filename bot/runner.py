@@ -126,7 +126,8 @@ def start(context: Context, roles: frozenset[str], stop: threading.Event | None 
     if loops:
         model = ensure_model(context, stop) if "worker" in roles else None
         if model is not None:
-            memory.trim()  # the encoder's load leaves ~70 MB of freed scratch
+            model.prepare()
+            memory.trim()  # the encoder's load leaves ~70 MB of freed scratch, the detector's ~50 MB
             log.info("model %s ready", model.version)
         running.service = Service(context, model, loops=loops)
         running.service.start()

@@ -37,7 +37,10 @@ class Settings(BaseSettings):
     smtp_max_connections: int = 200  # open at once; over it (or per client) a new connection gets 421
     smtp_max_connections_per_client: int = 20
     smtp_max_recipients: int = 100  # in one transaction; the rest get 452 and are sent again by the sender
-    smtp_large_at_once: int = 2  # letters over 1 MB read from their spool file into memory to be stored at once
+    # Letters over 1 MB held in memory at once, by the SMTP server storing them and the worker parsing
+    # them together: six 24 MB letters at once peaked at 639 MB with 2 for SMTP alone, 616 with 1, 564
+    # with 1 shared with the worker (bench/smtp.py --large 6), where the idle process holds 450.
+    smtp_large_at_once: int = 1
     # The product's SMTP server is the MX, straight from the internet: it checks SPF, DKIM and DMARC
     # itself and writes Authentication-Results under smtp_authserv_id (default triage.<mail domain>).
     smtp_first_hop: bool = False

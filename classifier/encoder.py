@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -59,11 +60,39 @@ def _checked(path: Path, expected: str, what: str) -> bytes:
         data = path.read_bytes()
     except OSError as error:
         raise EncoderMismatch(f"the sentence encoder's {what} cannot be read: {error}") from None
-    actual = hashlib.sha256(data).hexdigest()
+    _compare(path, hashlib.sha256(data).hexdigest(), expected, what)
+    return data
+
+
+def _compare(path: Path, actual: str, expected: str, what: str) -> None:
     if actual != expected:
         raise EncoderMismatch(f"the sentence encoder's {what} {path} has SHA-256 {actual[:16]}..., "
                               f"not the pinned {expected[:16]}...: refusing to run it")
-    return data
+
+
+@contextmanager
+def _checked_file(path: Path, expected: str, what: str) -> Iterator[str]:
+    """A name by which onnxruntime opens exactly the file whose bytes were checked.
+
+    Handing onnxruntime the graph as bytes cost 22 MB more for good and 24 MB more at the peak
+    of loading (measured: 120 against 98 MB held, 240 against 216 MB at the peak) than letting
+    it read the file itself. The file is hashed through an open descriptor and onnxruntime is
+    given that descriptor's /proc name, so a file swapped in after the check is not what runs.
+    Where there is no /proc, the checked bytes are handed over as before."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - held open until onnxruntime has read it
+    except OSError as error:
+        raise EncoderMismatch(f"the sentence encoder's {what} cannot be read: {error}") from None
+    with handle:
+        digest = hashlib.sha256()
+        try:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        except OSError as error:
+            raise EncoderMismatch(f"the sentence encoder's {what} cannot be read: {error}") from None
+        _compare(path, digest.hexdigest(), expected, what)
+        by_descriptor = Path(f"/proc/self/fd/{handle.fileno()}")
+        yield str(by_descriptor) if by_descriptor.exists() else ""
 
 
 class Encoder:
@@ -73,7 +102,7 @@ class Encoder:
         import onnxruntime
         from tokenizers import Tokenizer
 
-        graph = _checked(model_file or packaged_model_file(), MODEL_SHA256, "model file")
+        graph_file = model_file or packaged_model_file()
         vocabulary = _checked(TOKENIZER_FILE, TOKENIZER_SHA256, "tokenizer")
         self.tokenizer = Tokenizer.from_str(vocabulary.decode("utf-8"))
         self.tokenizer.enable_truncation(max_length=max_tokens)
@@ -89,7 +118,9 @@ class Encoder:
         # only kept ~20 MB more after the first batches.
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
         options.enable_cpu_mem_arena = False
-        self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        with _checked_file(graph_file, MODEL_SHA256, "model file") as name:
+            graph: str | bytes = name or _checked(graph_file, MODEL_SHA256, "model file")
+            self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         self.identity = hashlib.sha256(f"{MODEL_SHA256}:{TOKENIZER_SHA256}:{max_tokens}".encode()).hexdigest()[:16]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -253,6 +253,13 @@ class TriageModel:
     def suggest(self, text: str) -> Suggestion:
         return self.suggest_many([text])[0]
 
+    def prepare(self) -> None:
+        """Build now what the first suggestion would build: the language detector (51 MB held,
+        104 MB at the peak of loading it), the cue rules, the encoder's first run. A worker
+        calls this once its model is loaded, while it holds no letter: built at the first
+        message, those peaks came on top of whatever letters were arriving then."""
+        self.suggest("My kitchen tap has been dripping for three days. Please send someone.")
+
     def suggest_many(self, texts: Sequence[str]) -> list[Suggestion]:
         """Suggestions for many messages: the encoder reads them as one batch, each is scored alone."""
         self._check_fitted()

@@ -26,6 +26,7 @@ import asyncio
 import logging
 import ssl
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 Store = Callable[[InboundMessage], Awaitable[str]]  # returns a reference for the log, raises on failure
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 SPOOL_IN_MEMORY = 1024 * 1024  # a letter up to this size stays in memory; a larger one goes to a file as it arrives
-LARGE_AT_ONCE = 2  # letters over SPOOL_IN_MEMORY read back into memory to be stored at the same time
+LARGE_AT_ONCE = 1  # letters over SPOOL_IN_MEMORY read back into memory to be stored at the same time
 TOO_LONG = "500 Line too long (see RFC5321 4.5.3.1.6)"
 TOO_MUCH = "552 Error: Too much mail data"
 TRY_LATER = "451 4.3.0 Temporary failure storing the message; please try again later"
@@ -194,13 +195,17 @@ class BoundedController(Controller):
 
 class InboundHandler:
     def __init__(self, store: Store, accepted: Sequence[str], max_recipients: int = 100,
-                 first_hop: FirstHop | None = None, large_at_once: int = LARGE_AT_ONCE) -> None:
+                 first_hop: FirstHop | None = None, large_at_once: int = LARGE_AT_ONCE,
+                 large_slots: threading.Semaphore | None = None) -> None:
+        """large_slots, when given, are the process's turns at holding a large letter, shared
+        with whatever else holds one (the worker parsing); large_at_once is then not used."""
         self.store = store
         self.accepted = [a.lower() for a in accepted]
         self.max_recipients = max_recipients
         self.first_hop = first_hop
         self.large_at_once = large_at_once
         self._large: asyncio.Semaphore | None = None  # made on the server's own loop, at its first large letter
+        self.large_slots = large_slots
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
@@ -219,11 +224,26 @@ class InboundHandler:
         if spool.tell() <= SPOOL_IN_MEMORY:
             spool.seek(0)
             return await self._store(spool.read(), session, envelope)
+        if self.large_slots is not None:
+            return await self._store_shared(spool, self.large_slots, session, envelope)
         if self._large is None:
             self._large = asyncio.Semaphore(self.large_at_once)
         async with self._large:
             spool.seek(0)
             return await self._store(await asyncio.to_thread(spool.read), session, envelope)
+
+    async def _store_shared(self, spool: IO[bytes], slots: threading.Semaphore, session: Session,
+                            envelope: Envelope) -> str:
+        """As above, with a turn shared with the worker, which may hold it for a second or two. The
+        loop asks for it every 10 ms rather than waiting in a thread: a wait cancelled (the
+        connection gone) must not leave a turn taken that nobody gives back."""
+        while not slots.acquire(blocking=False):
+            await asyncio.sleep(0.01)
+        try:
+            spool.seek(0)
+            return await self._store(await asyncio.to_thread(spool.read), session, envelope)
+        finally:
+            slots.release()
 
     async def _store(self, raw: bytes, session: Session, envelope: Envelope) -> str:
         if self.first_hop is not None:
@@ -258,7 +278,8 @@ def make_controller(store: Store, accepted: Sequence[str], host: str, port: int,
                     max_bytes: int = DEFAULT_MAX_BYTES, tls_cert: str | None = None,
                     tls_key: str | None = None, connections: Connections | None = None,
                     max_recipients: int = 100, first_hop: FirstHop | None = None,
-                    spool_dir: Path | None = None, large_at_once: int = LARGE_AT_ONCE) -> Controller:
+                    spool_dir: Path | None = None, large_at_once: int = LARGE_AT_ONCE,
+                    large_slots: threading.Semaphore | None = None) -> Controller:
     """An aiosmtpd Controller; STARTTLS is offered when a certificate and key are configured."""
     options: dict[str, Any] = {"data_size_limit": max_bytes, "decode_data": False}
     if tls_cert and tls_key:
@@ -267,5 +288,5 @@ def make_controller(store: Store, accepted: Sequence[str], host: str, port: int,
         options["tls_context"] = context
     if spool_dir is not None:
         spool_dir.mkdir(parents=True, exist_ok=True)
-    return BoundedController(InboundHandler(store, accepted, max_recipients, first_hop, large_at_once),
+    return BoundedController(InboundHandler(store, accepted, max_recipients, first_hop, large_at_once, large_slots),
                              connections or Connections(), spool_dir, hostname=host, port=port, **options)
