@@ -623,6 +623,49 @@ def test_a_supervisor_retrains_with_reviews_compares_the_figures_and_switches(br
     context.close()
 
 
+def test_an_advisor_filters_sorts_and_pages_the_queue_and_bad_filters_are_explained(
+        browser: Any, console: tuple[str, Desk]) -> None:
+    """The queue was one page of the top 100, with no filters, sorting or counts."""
+    url, desk = console
+    for number in range(101):
+        desk.write(f"The light in flat {number} communal hallway is out again, please fix it.",
+                   sender=f"hall{number}@example.net")
+    while tick(desk.context, desk.model)["handled"]:  # a pass handles at most a hundred
+        pass
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, url, "alex")
+    views = page.get_by_role("navigation", name="Which cases")
+    total = int(re.search(r"All open cases: (\d+)", views.inner_text()).group(1))  # type: ignore[union-attr]
+    assert total > 100 and f"Unassigned: {total}" in views.inner_text()
+    assert page.locator("tbody tr").count() == 100
+    assert f"Page 1 of 2 ({total} cases)" in page.locator("main").inner_text()
+    page.get_by_role("link", name="Next page").click()
+    assert page.locator("tbody tr").count() == total - 100
+
+    page.get_by_label("Kind").select_option("complaint")
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator("tbody tr")
+    assert rows.count() == 1 and "damaged my floor" in rows.inner_text()
+    assert "All open cases: 1" in views.inner_text() and page.get_by_label("Kind").input_value() == "complaint"
+    page.get_by_role("link", name="Clear the filters").click()
+    page.get_by_label("Open hazards only").check()
+    page.get_by_role("button", name="Filter").click()
+    assert rows.count() == 1 and "smell of gas" in rows.inner_text()
+    page.get_by_role("link", name="Clear the filters").click()
+    page.get_by_label("Order").select_option("newest")
+    page.get_by_role("button", name="Filter").click()
+    assert "flat 100 communal" in rows.first.inner_text(), "the newest first"
+    page.get_by_role("link", name="Mine: 0").click()
+    assert page.get_by_label("Order").input_value() == "newest", "the view keeps the filters"
+
+    page.goto(f"{url}/console/?from=9999-01-01&kind=complaint")
+    assert "Those filters cannot be used" in page.get_by_role("alert").inner_text()
+    assert page.get_by_label("Kind").input_value() == "complaint", "what was chosen is kept"
+    assert page.get_by_label("Opened from").input_value() == "9999-01-01"
+    context.close()
+
+
 def test_one_click_confirms_from_the_queue_and_every_console_control_is_labelled(
         browser: Any, console: tuple[str, Desk], axe_js: Path) -> None:
     url, desk = console

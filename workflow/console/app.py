@@ -13,6 +13,7 @@ from contextvars import ContextVar
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Form, Query, Request
@@ -30,9 +31,12 @@ from workflow.console.auth import IDLE, csrf_ok, end_session, may, said, say, si
 from workflow.correspondence import residents_words
 from workflow.errors import DomainError
 from workflow.letters import Letters
-from workflow.models import Classification, ConsoleSession, Message, Review, User
+from workflow.models import Case, Classification, ConsoleSession, Message, Review, User
+from workflow.queue import SORTS as QUEUE_SORTS
+from workflow.queue import STATUSES as QUEUE_STATUSES
 from workflow.queue import VIEWS as QUEUE_VIEWS
-from workflow.queue import triage_queue
+from workflow.queue import QueueFilter, triage_queue
+from workflow.queue import counts as queue_counts
 from workflow.search import find_cases
 from workflow.deadlines import open_deadlines
 from workflow.report_formats import TEMPLATES as REPORT_TEMPLATES
@@ -44,7 +48,9 @@ from workflow.users import authenticate
 from workflow.vocabulary import Kind, Outcome, RefusalReason, Remedy, Role, Theme
 
 HERE = Path(__file__).parent
-QUEUE_PAGE = 100  # the top of the queue; an advisor works from the top, and the page stays quick at any size
+QUEUE_PAGE = 100  # a page of the queue; an advisor works from the top, and the page stays quick at any size
+QUEUE_FILTERS = ("kind", "theme", "team", "channel", "owner", "status", "hazard", "vulnerable", "from", "to",
+                 "awaiting")
 COOKIE = "triage_console"
 SHOWN: ContextVar[str] = ContextVar("shown", default="")  # the session's message for the page being drawn
 LOGIN_CSRF = "triage_console_login"
@@ -197,12 +203,37 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
         return guarded(Role.ADVISOR, work, request, csrf, posting=True)
 
     @router.get("/", response_class=HTMLResponse)
-    def queue(request: Request, view: str = "all") -> Response:
+    def queue(request: Request, view: str = "all", sort: str = "risk", page: int = 1) -> Response:
+        """The queue, narrowed by the filters in the query string (a plain GET form) and paged."""
+        chosen = {name: request.query_params.get(name, "").strip() for name in QUEUE_FILTERS}
+
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             today = london_date(now())
-            if view not in QUEUE_VIEWS:
-                return render("error.html", 404, user=user, csrf=console_session.csrf, message="There is no such view.")
-            entries = triage_queue(session, limit=QUEUE_PAGE, view=view, user_id=user.id, team=user.team)
+            keep = urlencode({k: v for k, v in chosen.items() if v} | ({"sort": sort} if sort != "risk" else {}))
+            choices = {"teams": sorted(t for t in session.scalars(select(Case.team).distinct()) if t),
+                       "channels": sorted(c for c in session.scalars(select(Case.channel).distinct()) if c),
+                       "users": list(session.scalars(select(User).where(User.active.is_(True))
+                                                     .order_by(User.username))),
+                       "statuses": QUEUE_STATUSES, "sorts": QUEUE_SORTS}
+            page_values = dict(user=user, csrf=console_session.csrf, now=now(), view=view, views=QUEUE_VIEWS,
+                               attention=attention.count_waiting(session), chosen=chosen, sort=sort, keep=keep,
+                               **choices)
+            try:
+                filters = QueueFilter(kind=chosen["kind"], theme=chosen["theme"], team=chosen["team"],
+                                      channel=chosen["channel"], owner=chosen["owner"], status=chosen["status"],
+                                      hazard=bool(chosen["hazard"]), vulnerable=bool(chosen["vulnerable"]),
+                                      since=a_date(chosen["from"]) if chosen["from"] else None,
+                                      until=a_date(chosen["to"]) if chosen["to"] else None,
+                                      awaiting=chosen["awaiting"])
+                held = queue_counts(session, user_id=user.id, team=user.team, filters=filters)
+                if view not in QUEUE_VIEWS or page < 1:
+                    raise ValueError("there is no such view or page")
+                entries = triage_queue(session, limit=QUEUE_PAGE, view=view, user_id=user.id, team=user.team,
+                                       filters=filters, sort=sort, offset=(page - 1) * QUEUE_PAGE)
+            except ValueError as error:
+                return render("queue.html", 400, rows=[], owners={}, counts={}, pages=0, page=1,
+                              error=f"Those filters cannot be used: {error}. Dates are written like 2026-11-23.",
+                              **page_values)
             suggestions = {c.case_id: c for c in session.scalars(
                 select(Classification).where(Classification.case_id.in_([e.case.id for e in entries]))
                 .order_by(Classification.id))}
@@ -220,8 +251,8 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                     for e in entries]
             owners = {u.id: u.username for u in session.scalars(
                 select(User).where(User.id.in_({e.case.owner_id for e in entries if e.case.owner_id})))}
-            return render("queue.html", user=user, csrf=console_session.csrf, rows=rows, now=now(),
-                          attention=attention.count_waiting(session), view=view, views=QUEUE_VIEWS, owners=owners)
+            return render("queue.html", rows=rows, owners=owners, counts=held, page=page, error=None,
+                          pages=max(1, -(-held[view] // QUEUE_PAGE)), **page_values)
 
         return guarded(Role.ADVISOR, work, request)
 
