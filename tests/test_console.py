@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.service import tick
 from classifier.model import TriageModel
@@ -663,6 +663,48 @@ def test_an_advisor_filters_sorts_and_pages_the_queue_and_bad_filters_are_explai
     assert "Those filters cannot be used" in page.get_by_role("alert").inner_text()
     assert page.get_by_label("Kind").input_value() == "complaint", "what was chosen is kept"
     assert page.get_by_label("Opened from").input_value() == "9999-01-01"
+    context.close()
+
+
+def test_an_advisor_confirms_and_assigns_ticked_rows_and_a_row_someone_else_reviewed_is_refused_alone(
+        browser: Any, console: tuple[str, Desk]) -> None:
+    """There was no bulk action: every suggestion was confirmed and every case assigned one at a time."""
+    url, desk = console
+    with desk.context.sessions() as session:
+        by_sender = {m.sender: c.reference for c, m in session.execute(
+            select(Case, Message).join(Message, Message.case_id == Case.id).where(Message.direction == "inbound"))}
+    gas, bins, floor = (by_sender[f"{who}@example.net"] for who in ("gas", "bins", "floor"))
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, url, "alex")
+    page.get_by_label("Kind").select_option("")  # a filter kept through the bulk action
+    page.get_by_label("Order").select_option("oldest")
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_label(f"Tick {gas}").check()
+    page.get_by_label(f"Tick {floor}").check()
+
+    other, theirs = open_case(browser, url, "sam", floor)  # meanwhile a supervisor confirms the complaint
+    theirs.get_by_role("button", name="Confirm the suggestion").first.click()
+    other.close()
+
+    page.get_by_role("button", name="Confirm the ticked suggestions").click()
+    said = page.get_by_role("status").filter(has_text="Confirmed").inner_text()
+    assert f"Confirmed 1: {gas}." in said and f"{floor} (someone has already confirmed or corrected it)" in said
+    assert page.get_by_label("Order").input_value() == "oldest", "back on the same view of the queue"
+    with desk.context.sessions() as session:
+        reviews = session.execute(select(Case.reference, User.username).join(Review, Review.case_id == Case.id)
+                                  .join(User, User.id == Review.reviewer_id)).all()
+    assert sorted(tuple(r) for r in reviews) == sorted([(gas, "alex"), (floor, "sam")])
+
+    page.get_by_label(f"Tick {bins}").check()
+    page.get_by_label(f"Tick {gas}").check()
+    page.get_by_label("Give the ticked to").select_option(label="sam")
+    page.get_by_role("button", name="Assign the ticked").click()
+    assert "Given to sam 2" in page.get_by_role("status").filter(has_text="Given").inner_text()
+    with desk.context.sessions() as session:
+        sam = session.scalars(select(User).where(User.username == "sam")).one()
+        assert {desk.case(r).owner_id for r in (bins, gas)} == {sam.id}
+        assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "assigned")) == 2
     context.close()
 
 

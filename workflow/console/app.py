@@ -13,7 +13,7 @@ from contextvars import ContextVar
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Form, Query, Request
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from workflow import attention, audit, cases, ownership, records, saved_replies
 from workflow.calendar import WorkingCalendar, london_date, london_midnight
 from workflow.console.actions import allowed, perform, tell_about_change
+from workflow.console.bulk import assign_many, confirm_many
 from workflow.console import signin
 from workflow.console.auth import IDLE, csrf_ok, end_session, may, said, say, signed_in, start_session
 from workflow.correspondence import residents_words
@@ -255,6 +256,37 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                           pages=max(1, -(-held[view] // QUEUE_PAGE)), **page_values)
 
         return guarded(Role.ADVISOR, work, request)
+
+    @router.post("/bulk")
+    async def bulk(request: Request) -> Response:
+        """Confirm or assign the ticked queue rows, each alone (workflow/console/bulk.py)."""
+        form = await request.form()
+        picks = [str(v) for v in form.getlist("cases")]
+        do, chosen, back = str(form.get("do", "")), str(form.get("owner", "")), str(form.get("back", ""))
+
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            try:
+                if not picks:
+                    raise DomainError("tick the rows first")
+                if do == "confirm":
+                    said = confirm_many(session, calendar, letters, team_for, user, picks, now()).summary("Confirmed")
+                elif do == "assign":
+                    owner = session.get(User, int(chosen)) if chosen.isdigit() else None
+                    if chosen and (owner is None or not owner.active):
+                        raise DomainError("there is no such user")
+                    said = assign_many(session, user, picks, owner, now()).summary(
+                        f"Given to {owner.username}" if owner else "Unassigned")
+                else:
+                    raise DomainError("choose Confirm or Assign")
+            except DomainError as error:
+                session.rollback()
+                said = f"Nothing was changed: {error}."
+            say(console_session, said)
+            session.commit()
+            again = urlencode([(k, v) for k, v in parse_qsl(back) if k in {"view", "page", "sort", *QUEUE_FILTERS}])
+            return RedirectResponse("/console/" + (f"?{again}" if again else ""), status_code=303)
+
+        return await run_in_threadpool(guarded, Role.ADVISOR, work, request, str(form.get("csrf", "")), True)
 
     @router.get("/attention", response_class=HTMLResponse)
     def attention_page(request: Request) -> Response:
