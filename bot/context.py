@@ -48,11 +48,11 @@ class Context:
         return self.settings.calendar()
 
     @cached_property
-    def large_letters(self) -> threading.Semaphore:
+    def large_letters(self) -> threading.BoundedSemaphore:
         """Turns at holding a letter over 1 MB in memory, shared by the SMTP server (reading one
         from its spool to store it) and the worker (parsing one): apart, the two peaks came at
         once, 72 MB and 91 MB for a 24 MB letter."""
-        return threading.Semaphore(self.settings.smtp_large_at_once)
+        return threading.BoundedSemaphore(self.settings.smtp_large_at_once)
 
     @cached_property
     def writer(self) -> BatchWriter:

@@ -196,6 +196,11 @@ def test_every_route_checks_the_role_and_every_form_its_token(console: tuple[str
                 assert client.post("/console/logout", data={"csrf": "guessed"}).status_code == 403
                 assert client.post("/console/letters/receipt", data={"text": "x"}).status_code == 403
                 assert client.post("/console/replies", data={"title": "x", "text": "x"}).status_code == 403
+                for odd in ("/console/?page=abc", "/console/?page=100000000000000000", "/console/?page=99",
+                            "/console/?owner=99999999999999999999", "/console/?owner=%C2%B2",
+                            f"/console/cases/{reference}?use=99999999999999999999", f"/console/cases/{reference}?use=abc"):
+                    answer = client.get(odd)  # these were 500s or FastAPI's JSON, not a page
+                    assert answer.status_code in (400, 404) and "text/html" in answer.headers["content-type"], odd
                 spoofed = client.get(f"/console/cases/{reference}?done=Call+0800+000+000+to+confirm+your+bank")
                 assert spoofed.status_code == 200 and "0800" not in spoofed.text, "no status line from the URL"
             if name == "sam":
@@ -320,7 +325,7 @@ def test_a_compliment_is_passed_to_its_team_and_the_resident_thanked(browser: An
     context, page = open_case(browser, url, "alex", reference)
     page.get_by_role("button", name="Mark it done").click()
     status = page.get_by_role("status").inner_text()
-    assert "Passed to" in status and "(1 person)" in status and "The resident has been told." in status
+    assert "so it went to every supervisor (1 person)" in status and "The resident has been told." in status
     letters = {m["To"]: m for m in desk.replies()}
     assert set(letters) == {"thanks@example.net", "sam@example.org"}
     assert "We have passed it to the team it is about" in text(letters["thanks@example.net"])
@@ -557,6 +562,9 @@ def test_under_a_named_contact_restriction_only_that_officer_writes_to_the_resid
     token = page.locator("input[name=csrf]").first.input_value()
     forged = page.request.post(f"{url}/console/cases/{reference}/act/reply", form={"csrf": token, "text": "Hello"})
     assert forged.status == 400 and "all contact goes through" in forged.text()
+    forged = page.request.post(f"{url}/console/cases/{reference}/act/acknowledge",
+                               form={"csrf": token, "outcomes_sought": "A new floor", "definition": "The floor"})
+    assert forged.status == 400 and "all contact goes through" in forged.text(), "the Code's letters too"
     assert desk.replies() == []
     context.close()
 

@@ -227,7 +227,8 @@ def test_past_100_recipients_in_one_transaction_the_rest_get_452_and_the_mail_is
 def test_large_letters_are_spooled_stored_whole_and_their_attachments_read_from_them(running: Context) -> None:
     """Each letter was held as a list of lines, joined, then stored beside its decoded attachments:
     six 24.5 MB letters took the process to 1,097 MB. Now a large letter goes to a spool file as it
-    arrives, only two are read back at once, and each attachment is read from its letter."""
+    arrives, one at a time is read back (a turn shared with the worker parsing one), and each
+    attachment is read from its letter."""
     import os
     import threading
 

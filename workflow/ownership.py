@@ -61,12 +61,18 @@ def change_team(session: Session, case: Case, team: str, actor: str, at: dt.date
         case.team = team
 
 
+_SUPERVISORS = select(User.email).where(User.role.in_([Role.SUPERVISOR.value, Role.ADMIN.value]),
+                                       User.active.is_(True), User.email.is_not(None)).order_by(User.id)
+
+
+def team_supervisors(session: Session, team: str | None) -> list[str]:
+    """The addresses of the team's own supervisors (none without a team)."""
+    return list(session.scalars(_SUPERVISORS.where(User.team == team))) if team else []
+
+
 def supervisors(session: Session, team: str | None) -> list[str]:
     """The addresses of the team's supervisors; every supervisor's when the team has none."""
-    query = select(User.email).where(User.role.in_([Role.SUPERVISOR.value, Role.ADMIN.value]),
-                                     User.active.is_(True), User.email.is_not(None)).order_by(User.id)
-    mine = list(session.scalars(query.where(User.team == team))) if team else []
-    return mine or list(session.scalars(query))
+    return team_supervisors(session, team) or list(session.scalars(_SUPERVISORS))
 
 
 def owner_address(session: Session, case: Case, fallback_user_id: int | None = None) -> str | None:

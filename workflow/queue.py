@@ -15,8 +15,9 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from workflow.calendar import london_midnight
+from workflow.correspondence import CHAT_CHANNELS
 from workflow.models import Case, ComplaintStage, Review
-from workflow.vocabulary import ComplaintStatus, Kind, RequestStatus, Theme
+from workflow.vocabulary import ComplaintStatus, Kind, RequestStatus, Theme, row_id
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ def _next_deadline(entry: Case) -> dt.date | None:
 
 VIEWS = ("all", "mine", "team", "unassigned")
 SORTS = ("risk", "deadline", "oldest", "newest")  # risk is the default: hazards, vulnerable, deadline, oldest
+CHANNELS = ("email", *CHAT_CHANNELS)  # where residents write from
 AWAITING = ("advisor", "resident")  # no review of the suggestion yet; the bot waits on the resident's answer
 
 
@@ -66,7 +68,7 @@ class QueueFilter:
             raise ValueError(f"there is no theme {self.theme!r}")
         if self.status and self.status not in STATUSES:
             raise ValueError(f"there is no status {self.status!r}")
-        if self.owner and not (self.owner == "none" or self.owner.isdigit()):
+        if self.owner and not (self.owner == "none" or row_id(self.owner) is not None):
             raise ValueError("choose an owner from the list")
         if self.awaiting and self.awaiting not in AWAITING:
             raise ValueError(f"awaiting is one of {', '.join(AWAITING)}")
@@ -100,9 +102,13 @@ STATUSES = tuple(dict.fromkeys([*(s.value for s in ComplaintStatus), *(s.value f
 _HAZARD_OPEN = and_(Case.hazard_due_at.is_not(None), Case.hazard_made_safe_at.is_(None))
 
 
+def _views(user_id: int | None, team: str | None) -> dict[str, ColumnElement[bool] | None]:
+    return {"all": None, "mine": Case.owner_id == user_id, "team": Case.team == team,
+            "unassigned": Case.owner_id.is_(None)}
+
+
 def _where(view: str, user_id: int | None, team: str | None, filters: QueueFilter) -> list[ColumnElement[bool]]:
-    views = {"all": None, "mine": Case.owner_id == user_id, "team": Case.team == team,
-             "unassigned": Case.owner_id.is_(None)}
+    views = _views(user_id, team)
     if view not in views:
         raise ValueError(f"no queue view {view!r}: one of {', '.join(VIEWS)}")
     chosen = views[view]
@@ -114,12 +120,17 @@ def triage_queue(session: Session, limit: int = 200, *, view: str = "all", user_
                  team: str | None = None, filters: QueueFilter = QueueFilter(), sort: str = "risk",
                  offset: int = 0) -> list[QueueEntry]:
     """The open cases in the order to work them; view "mine" (owned by user_id), "team" (of team),
-    "unassigned" (no owner) or "all", narrowed by the filters."""
-    deadline = (select(func.min(case(
+    "unassigned" (no owner) or "all", narrowed by the filters.
+
+    The database orders ids only, with each case's nearest deadline joined once, then the page's
+    hundred cases are loaded: ordering whole rows through a correlated subquery took 100 ms
+    with 100,000 open cases on SQLite (bench/console.py)."""
+    due = (select(ComplaintStage.case_id, func.min(case(
         (ComplaintStage.acknowledged_on.is_(None), ComplaintStage.acknowledgement_due),
         (ComplaintStage.responded_on.is_(None), ComplaintStage.response_due),
-        else_=None)))
-        .where(ComplaintStage.case_id == Case.id).correlate(Case).scalar_subquery())
+        else_=None)).label("due"))
+        .group_by(ComplaintStage.case_id).subquery())
+    deadline = due.c.due
     orders = {
         "risk": (case((_HAZARD_OPEN, 0), else_=1), case((_HAZARD_OPEN, Case.hazard_due_at), else_=None).asc(),
                  Case.vulnerable.desc(), case((deadline.is_(None), 1), else_=0), deadline, Case.opened_at, Case.id),
@@ -129,16 +140,19 @@ def triage_queue(session: Session, limit: int = 200, *, view: str = "all", user_
     }
     if sort not in orders:
         raise ValueError(f"sort is one of {', '.join(SORTS)}")
-    query = (select(Case).where(*_where(view, user_id, team, filters))
-             .order_by(*orders[sort])
-             .options(selectinload(Case.stages))
-             .limit(limit).offset(offset))
+    ids = list(session.scalars(select(Case.id).outerjoin(due, due.c.case_id == Case.id)
+                               .where(*_where(view, user_id, team, filters))
+                               .order_by(*orders[sort]).limit(limit).offset(offset)))
+    found = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(ids)).options(selectinload(Case.stages)))}
     return [QueueEntry(c, c.hazard_due_at is not None and c.hazard_made_safe_at is None, c.vulnerable,
-                       _next_deadline(c)) for c in session.scalars(query)]
+                       _next_deadline(c)) for c in (found[i] for i in ids)]
 
 
 def counts(session: Session, *, user_id: int | None, team: str | None,
            filters: QueueFilter = QueueFilter()) -> dict[str, int]:
-    """How many cases each view holds with these filters, for the view tabs and the pages."""
-    return {view: session.scalar(select(func.count()).select_from(Case)
-                                 .where(*_where(view, user_id, team, filters))) or 0 for view in VIEWS}
+    """How many cases each view holds with these filters, for the view tabs and the pages: one pass."""
+    views = _views(user_id, team)
+    columns = [func.count() if views[v] is None else func.coalesce(func.sum(case((views[v], 1), else_=0)), 0)
+               for v in VIEWS]
+    row = session.execute(select(*columns).select_from(Case).where(*_where("all", user_id, team, filters))).one()
+    return {view: int(value or 0) for view, value in zip(VIEWS, row, strict=True)}

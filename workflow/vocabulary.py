@@ -145,3 +145,10 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # gave up after the last retry; shown to supervisors
+
+
+def row_id(text: str) -> int | None:
+    """A row's id as a form or URL gives it: ASCII digits below 2**31, else None. `isdigit()`
+    took "²" and 20-digit numbers, which then failed as a 500 (int() or the database overflowed)."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) < 2**31 else None

@@ -27,7 +27,7 @@ from workflow.letters import Letters
 from workflow.lifecycle import RESPOND_WITHIN, TRANSITIONS, ActionPlan, ComplaintLifecycle, Event
 from workflow.models import Case, User
 from workflow.residents import active_restriction
-from workflow.vocabulary import Awaiting, Kind, Outcome, Remedy
+from workflow.vocabulary import Awaiting, Kind, Outcome, Remedy, row_id
 
 ACTIONS = ("acknowledge", "extend", "respond", "escalate", "refuse", "withdraw", "close")
 EVENTS = {"acknowledge": (Event.ACKNOWLEDGE_STAGE1, Event.ACKNOWLEDGE_STAGE2),
@@ -38,6 +38,7 @@ EVENTS = {"acknowledge": (Event.ACKNOWLEDGE_STAGE1, Event.ACKNOWLEDGE_STAGE2),
 
 
 EVERY_CASE = ("reply", "note", "take", "assign", "team")
+WRITES = ("acknowledge", "extend", "respond", "escalate", "refuse")  # the complaint actions that send a letter
 RESIDENT_RECORDS = ("disclose", "adjust", "restrict", "end_restriction")  # need a known resident
 CASE_RECORDS = ("agree_updates", "complete_action")  # a complaint's, checked by the lifecycle and records
 PASSED_ON = (Kind.COMPLIMENT, Kind.FEEDBACK)  # finished by passing them to the team they are about
@@ -89,7 +90,7 @@ def _records(session: Session, calendar: WorkingCalendar, case: Case, user: User
                          review_on=_date(field("review_on"), "the review date"), actor=user.username, at=at)
         return "Recorded the restriction. The bot follows it from now on."
     if action == "end_restriction":
-        records.end_restriction(session, int(field("restriction_id") or 0), case.resident_id, user.username, at)
+        records.end_restriction(session, row_id(field("restriction_id")) or 0, case.resident_id, user.username, at)
         return "The restriction has ended."
     if action == "agree_updates":
         try:
@@ -98,7 +99,7 @@ def _records(session: Session, calendar: WorkingCalendar, case: Case, user: User
             raise DomainError("say every how many working days") from None
         stage = ComplaintLifecycle(session, calendar).agree_updates(case, at, user.username, every_working_days=days)
         return f"Updates agreed every {days} working days; the first is due by {stage.next_update_on:%d %B %Y}."
-    records.complete_action(session, case, int(field("action_id") or 0), user.username, at)
+    records.complete_action(session, case, row_id(field("action_id")) or 0, user.username, at)
     return "Marked done."
 
 
@@ -164,7 +165,8 @@ def _everyday(session: Session, letters: Letters, case: Case, user: User, action
         return "It is yours."
     if action == "assign":
         chosen = field("owner")
-        owner = session.get(User, int(chosen)) if chosen.isdigit() else None
+        known = row_id(chosen)
+        owner = session.get(User, known) if known is not None else None
         if chosen and owner is None:
             raise DomainError("there is no such user")
         ownership.assign(session, case, owner, user.username, at)
@@ -190,7 +192,8 @@ def _pass_to_team(session: Session, letters: Letters, case: Case, user: User, at
     """A compliment or feedback is finished by passing the resident's words to the team it is about:
     its supervisors (every supervisor's, when the team has none), by email like other notices."""
     team = case.team or "our housing service"
-    recipients = ownership.supervisors(session, case.team)
+    own = ownership.team_supervisors(session, case.team)
+    recipients = own or ownership.supervisors(session, None)
     headline = f"A {WHAT[Kind(case.kind)]} for {team}: {case.reference}"
     text = letters.render("staff_notice", headline=headline, reference=case.reference,
                           details=f"The resident wrote: {residents_words(session, case)}")
@@ -200,7 +203,10 @@ def _pass_to_team(session: Session, letters: Letters, case: Case, user: User, at
     audit.record(session, "passed_to_team", user.username, at, case=case, team=team, recipients=len(recipients))
     if not recipients:
         return f" Nobody in {team} has an email address here: tell them yourself."
-    return f" Passed to {team} ({len(recipients)} {'person' if len(recipients) == 1 else 'people'})."
+    people = f"{len(recipients)} {'person' if len(recipients) == 1 else 'people'}"
+    if not own:
+        return f" {team} has no supervisor with an address here, so it went to every supervisor ({people})."
+    return f" Passed to {team} ({people})."
 
 
 def perform(session: Session, calendar: WorkingCalendar, letters: Letters, case: Case, user: User, action: str,
@@ -218,6 +224,8 @@ def perform(session: Session, calendar: WorkingCalendar, letters: Letters, case:
         return _records(session, calendar, case, user, action, form, at)
     if action not in ACTIONS:
         raise DomainError(f"unknown action {action}")
+    if action in WRITES and case.resident_id is not None:  # 5.14: the named officer sends the Code's letters too
+        records.who_may_write(active_restriction(session, case.resident_id, london_date(at)), user)
     if action == "acknowledge":
         stage = lifecycle.acknowledge(case, at, user.username, handler_id=user.id, definition=field("definition"),
                                       outcomes_sought=field("outcomes_sought"),

@@ -32,7 +32,8 @@ from workflow.console.auth import IDLE, csrf_ok, end_session, may, said, say, si
 from workflow.correspondence import residents_words
 from workflow.errors import DomainError
 from workflow.letters import Letters
-from workflow.models import Case, Classification, ConsoleSession, Message, Review, User
+from workflow.models import Classification, ConsoleSession, Message, Review, User
+from workflow.queue import CHANNELS as QUEUE_CHANNELS
 from workflow.queue import SORTS as QUEUE_SORTS
 from workflow.queue import STATUSES as QUEUE_STATUSES
 from workflow.queue import VIEWS as QUEUE_VIEWS
@@ -46,7 +47,7 @@ from workflow.reports import Period, build_report, teams_of
 from workflow.residents import active_restriction
 from workflow.reviews import confusion, corrections, latest_classification, record_review
 from workflow.users import authenticate
-from workflow.vocabulary import Kind, Outcome, RefusalReason, Remedy, Role, Theme
+from workflow.vocabulary import Kind, Outcome, RefusalReason, Remedy, Role, Theme, row_id
 
 HERE = Path(__file__).parent
 QUEUE_PAGE = 100  # a page of the queue; an advisor works from the top, and the page stays quick at any size
@@ -204,15 +205,14 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
         return guarded(Role.ADVISOR, work, request, csrf, posting=True)
 
     @router.get("/", response_class=HTMLResponse)
-    def queue(request: Request, view: str = "all", sort: str = "risk", page: int = 1) -> Response:
+    def queue(request: Request, view: str = "all", sort: str = "risk", page: str = "1") -> Response:
         """The queue, narrowed by the filters in the query string (a plain GET form) and paged."""
         chosen = {name: request.query_params.get(name, "").strip() for name in QUEUE_FILTERS}
 
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             today = london_date(now())
             keep = urlencode({k: v for k, v in chosen.items() if v} | ({"sort": sort} if sort != "risk" else {}))
-            choices = {"teams": sorted(t for t in session.scalars(select(Case.team).distinct()) if t),
-                       "channels": sorted(c for c in session.scalars(select(Case.channel).distinct()) if c),
+            choices = {"teams": teams_of(team_for), "channels": QUEUE_CHANNELS,  # not a scan of every case
                        "users": list(session.scalars(select(User).where(User.active.is_(True))
                                                      .order_by(User.username))),
                        "statuses": QUEUE_STATUSES, "sorts": QUEUE_SORTS}
@@ -227,10 +227,11 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                                       until=a_date(chosen["to"]) if chosen["to"] else None,
                                       awaiting=chosen["awaiting"])
                 held = queue_counts(session, user_id=user.id, team=user.team, filters=filters)
-                if view not in QUEUE_VIEWS or page < 1:
+                number = row_id(page) or 0
+                if view not in QUEUE_VIEWS or not 1 <= number <= max(1, -(-held.get(view, 0) // QUEUE_PAGE)):
                     raise ValueError("there is no such view or page")
                 entries = triage_queue(session, limit=QUEUE_PAGE, view=view, user_id=user.id, team=user.team,
-                                       filters=filters, sort=sort, offset=(page - 1) * QUEUE_PAGE)
+                                       filters=filters, sort=sort, offset=(number - 1) * QUEUE_PAGE)
             except ValueError as error:
                 return render("queue.html", 400, rows=[], owners={}, counts={}, pages=0, page=1,
                               error=f"Those filters cannot be used: {error}. Dates are written like 2026-11-23.",
@@ -252,7 +253,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                     for e in entries]
             owners = {u.id: u.username for u in session.scalars(
                 select(User).where(User.id.in_({e.case.owner_id for e in entries if e.case.owner_id})))}
-            return render("queue.html", rows=rows, owners=owners, counts=held, page=page, error=None,
+            return render("queue.html", rows=rows, owners=owners, counts=held, page=number, error=None,
                           pages=max(1, -(-held[view] // QUEUE_PAGE)), **page_values)
 
         return guarded(Role.ADVISOR, work, request)
@@ -271,7 +272,8 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                 if do == "confirm":
                     said = confirm_many(session, calendar, letters, team_for, user, picks, now()).summary("Confirmed")
                 elif do == "assign":
-                    owner = session.get(User, int(chosen)) if chosen.isdigit() else None
+                    known = row_id(chosen)
+                    owner = session.get(User, known) if known is not None else None
                     if chosen and (owner is None or not owner.active):
                         raise DomainError("there is no such user")
                     said = assign_many(session, user, picks, owner, now()).summary(
@@ -315,14 +317,17 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
         return guarded(Role.ADVISOR, work, request, csrf, posting=True)
 
     @router.get("/cases/{reference}", response_class=HTMLResponse)
-    def case_page(request: Request, reference: str, use: int = 0) -> Response:
+    def case_page(request: Request, reference: str, use: str = "") -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             case = cases.by_reference(session, reference)
             if case is None:
                 return render("error.html", 404, user=user, csrf=console_session.csrf,
                               message=f"There is no case {reference}.")
             try:
-                reply_draft = saved_replies.filled(session, use, case) if use else ""
+                chosen_reply = row_id(use) if use else None
+                if use and chosen_reply is None:
+                    raise DomainError("there is no such saved reply")
+                reply_draft = saved_replies.filled(session, chosen_reply, case) if chosen_reply else ""
             except DomainError as error:
                 return render("error.html", 404, user=user, csrf=console_session.csrf, message=f"{error}.")
             messages = list(session.scalars(select(Message).where(Message.case_id == case.id)
@@ -343,7 +348,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             return render("case.html", user=user, csrf=console_session.csrf, case=case, messages=messages,
                           linked_complaints=linked, notes=cases.notes_of(session, case), restriction=restriction,
                           owner=owner, candidates=ownership.candidates(session, case), write_refused=write_refused,
-                          saved_replies=saved_replies.listed(session), use=use, reply_draft=reply_draft,
+                          saved_replies=saved_replies.listed(session), use=chosen_reply, reply_draft=reply_draft,
                           panel=records.panel(session, case, london_date(now())),
                           teams=sorted({team_for(t.value) for t in Theme} | ({case.team} if case.team else set())),
                           suggestion=latest_classification(session, case),
@@ -374,6 +379,8 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                 return render("error.html", 400, user=user, csrf=console_session.csrf,
                               message=f"Nothing was changed: {error}.")
             if back == "queue":  # confirmed from the queue with one click: stay on the queue
+                if told:
+                    say(console_session, f"{case.reference}: {told}")
                 session.commit()
                 return RedirectResponse("/console/", status_code=303)
             say(console_session, told or "Saved.")
@@ -545,7 +552,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                          reply_id: Annotated[str, Form()] = "", remove: Annotated[str, Form()] = "",
                          csrf: Annotated[str, Form()] = "") -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
-            known = int(reply_id) if reply_id.isdigit() else None
+            known = row_id(reply_id)
             try:
                 if remove:
                     saved_replies.remove(session, known or 0, user.username, now())
