@@ -201,8 +201,9 @@ def test_every_route_checks_the_role_and_every_form_its_token(console: tuple[str
                             f"/console/cases/{reference}?use=99999999999999999999", f"/console/cases/{reference}?use=abc"):
                     answer = client.get(odd)  # these were 500s or FastAPI's JSON, not a page
                     assert answer.status_code in (400, 404) and "text/html" in answer.headers["content-type"], odd
-                spoofed = client.get(f"/console/cases/{reference}?done=Call+0800+000+000+to+confirm+your+bank")
-                assert spoofed.status_code == 200 and "0800" not in spoofed.text, "no status line from the URL"
+                spoofed = client.get(f"/console/cases/{reference}?done=Call+07700+900123+to+confirm+your+bank")
+                assert spoofed.status_code == 200 and "07700 900123" not in spoofed.text, "no status line from the URL"
+                assert client.post("/console/bulk", data={"do": "confirm", "cases": reference}).status_code == 403
             if name == "sam":
                 for far in ("/console/reports?from=0001-01-01&to=9999-12-31", "/console/reviews?to=9999-12-31",
                             "/console/agreement?from=9999-12-31"):

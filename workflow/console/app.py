@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from contextvars import ContextVar
 import secrets
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 from typing import Annotated, Any, Protocol
@@ -270,20 +270,20 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                 if not picks:
                     raise DomainError("tick the rows first")
                 if do == "confirm":
-                    said = confirm_many(session, calendar, letters, team_for, user, picks, now()).summary("Confirmed")
+                    told = confirm_many(session, calendar, letters, team_for, user, picks, now()).summary("Confirmed")
                 elif do == "assign":
                     known = row_id(chosen)
                     owner = session.get(User, known) if known is not None else None
                     if chosen and (owner is None or not owner.active):
                         raise DomainError("there is no such user")
-                    said = assign_many(session, user, picks, owner, now()).summary(
+                    told = assign_many(session, user, picks, owner, now()).summary(
                         f"Given to {owner.username}" if owner else "Unassigned")
                 else:
                     raise DomainError("choose Confirm or Assign")
             except DomainError as error:
                 session.rollback()
-                said = f"Nothing was changed: {error}."
-            say(console_session, said)
+                told = f"Nothing was changed: {error}."
+            say(console_session, told)
             session.commit()
             again = urlencode([(k, v) for k, v in parse_qsl(back) if k in {"view", "page", "sort", *QUEUE_FILTERS}])
             return RedirectResponse("/console/" + (f"?{again}" if again else ""), status_code=303)
