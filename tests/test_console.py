@@ -332,6 +332,10 @@ def test_a_compliment_is_passed_to_its_team_and_the_resident_thanked(browser: An
     assert "We have passed it to the team it is about" in text(letters["thanks@example.net"])
     assert "polite, tidy and explained everything" in text(letters["sam@example.org"])
     assert desk.case(reference).status == "done"
+    page.get_by_role("button", name="Open it again (it is not done)").click()
+    page.get_by_label("Do not tell the resident").check()
+    page.get_by_role("button", name="Mark it done").click()
+    assert "already been passed to" in page.get_by_role("status").inner_text() and desk.replies() == []
     context.close()
 
 
@@ -750,12 +754,20 @@ def test_an_admin_rewords_a_letter_and_the_next_resident_gets_the_new_words(brow
     sign_in(page, url, "ada")
     page.get_by_role("link", name="Letters").click()
     page.get_by_role("link", name="receipt", exact=True).click()
+    names = page.get_by_role("region", name="Names you can use").inner_text()
+    assert "reference" in names and "team" in names and "ombudsman_phone" in names, "the editor lists the names"
+    assert "The same as the shipped letter." in page.get_by_role("region", name="Against the shipped letter").inner_text()
     page.get_by_label("Template").fill("Thanks! Ref {{ reference }}. {{ unknown_name }}")
     page.get_by_role("button", name="Check and save").click()
     assert "Not saved" in page.get_by_role("alert").inner_text()
     page.get_by_label("Template").fill("Thanks, we have your message. Ref {{ reference }}. Ombudsman {{ ombudsman_phone }}")
-    page.get_by_role("button", name="Check and save").click()
+    page.get_by_role("button", name="Preview").click()
+    assert "Not saved yet" in page.locator("main").inner_text()
     assert "Ref CMP-2026-00007" in page.get_by_role("status").inner_text()
+    assert "+Thanks, we have your message." in page.get_by_role("region", name="Against the shipped letter").inner_text()
+    assert desk.context.letters.source("receipt")[1] is False, "a preview saves nothing"
+    page.get_by_role("button", name="Check and save").click()
+    assert "Saved." in page.locator("main").inner_text() and "Ref CMP-2026-00007" in page.get_by_role("status").inner_text()
     context.close()
     desk.write("Please could you tell me when my rent is due this month?", sender="rent@example.net")
     (receipt,) = [m for m in desk.replies() if m["To"] == "rent@example.net"]

@@ -14,12 +14,13 @@ reaches only the values it is given and their safe attributes, never a function'
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 SHIPPED = Path(__file__).with_name("templates") / "letters"
@@ -99,6 +100,28 @@ class Letters:
             return own.read_text(encoding="utf-8"), True
         return (SHIPPED / f"{name}.txt").read_text(encoding="utf-8"), False
 
+    def preview(self, text: str) -> str:
+        """A version rendered with every value a letter may get, in the sandbox; ValueError with Jinja's
+        message when it fails. The editor shows it before anything is saved."""
+        try:
+            return self.environment.from_string(text).render(**asdict(self.letterhead), **SAMPLE_VALUES)
+        except Exception as error:  # any template error: shown, and nothing is saved
+            raise ValueError(f"{type(error).__name__}: {error}") from None
+
+    def names_used(self, name: str) -> tuple[list[str], list[str]]:
+        """(the names the shipped letter uses, the letterhead's names every letter may use), for the
+        editor: an admin rewording a letter sees what they can put in it."""
+        shipped = (SHIPPED / f"{name}.txt").read_text(encoding="utf-8")
+        letterhead = sorted(asdict(self.letterhead))
+        used = meta.find_undeclared_variables(self.environment.parse(shipped))
+        return sorted(used - set(letterhead)), letterhead
+
+    def changes(self, name: str, text: str) -> str:
+        """A version against the shipped letter, as a unified diff (empty when they are the same)."""
+        shipped = (SHIPPED / f"{name}.txt").read_text(encoding="utf-8")
+        return "".join(difflib.unified_diff(shipped.splitlines(keepends=True), text.splitlines(keepends=True),
+                                            "shipped", "this version"))
+
     def save(self, name: str, text: str) -> str:
         """Check a new version (it must render with every value a letter may get), then put it in place.
 
@@ -107,10 +130,7 @@ class Letters:
         own = self._own(name)
         if own is None:
             raise ValueError("letters can be edited only when a data directory is configured")
-        try:
-            preview = self.environment.from_string(text).render(**asdict(self.letterhead), **SAMPLE_VALUES)
-        except Exception as error:  # any template error: the letter is not saved
-            raise ValueError(f"{type(error).__name__}: {error}") from None
+        preview = self.preview(text)
         own.parent.mkdir(parents=True, exist_ok=True)
         partial = own.with_suffix(".partial")
         partial.write_text(text, encoding="utf-8")

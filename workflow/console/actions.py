@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow import audit, outbox, ownership, records
@@ -25,7 +26,7 @@ from workflow.errors import DomainError
 from workflow.hazards import record_made_safe
 from workflow.letters import Letters
 from workflow.lifecycle import RESPOND_WITHIN, TRANSITIONS, ActionPlan, ComplaintLifecycle, Event
-from workflow.models import Case, User
+from workflow.models import AuditEvent, Case, User
 from workflow.residents import active_restriction
 from workflow.vocabulary import Awaiting, Kind, Outcome, Remedy, row_id
 
@@ -192,6 +193,9 @@ def _pass_to_team(session: Session, letters: Letters, case: Case, user: User, at
     """A compliment or feedback is finished by passing the resident's words to the team it is about:
     its supervisors (every supervisor's, when the team has none), by email like other notices."""
     team = case.team or "our housing service"
+    if session.scalar(select(AuditEvent.id).where(AuditEvent.case_id == case.id,
+                                                  AuditEvent.action == "passed_to_team").limit(1)) is not None:
+        return f" It had already been passed to {team}."  # finished again after reopening: not sent twice
     own = ownership.team_supervisors(session, case.team)
     recipients = own or ownership.supervisors(session, None)
     headline = f"A {WHAT[Kind(case.kind)]} for {team}: {case.reference}"

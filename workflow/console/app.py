@@ -511,31 +511,40 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             if name not in letters.names():
                 return render("error.html", 404, user=user, csrf=console_session.csrf, message="No such letter.")
             text, own = letters.source(name)
-            return render("letter.html", user=user, csrf=console_session.csrf, name=name, text=text, own=own,
-                          preview=None, error=None)
+            return letter(user, console_session, name, text, own=own)
 
         return guarded(Role.ADMIN, work, request)
 
+    def letter(user: User, console_session: ConsoleSession, name: str, text: str, *, own: bool, status: int = 200,
+               preview: str | None = None, saved: bool = False, error: str | None = None) -> HTMLResponse:
+        """The editor: the names the letter may use, the version against the shipped one, a preview."""
+        uses, letterhead = letters.names_used(name)
+        return render("letter.html", status, user=user, csrf=console_session.csrf, name=name, text=text, own=own,
+                      preview=preview, saved=saved, error=error, uses=uses, letterhead=letterhead,
+                      changes=letters.changes(name, text))
+
     @router.post("/letters/{name}")
     def letter_save(request: Request, name: str, text: Annotated[str, Form()] = "",
-                    restore: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "") -> Response:
+                    restore: Annotated[str, Form()] = "", check: Annotated[str, Form()] = "",
+                    csrf: Annotated[str, Form()] = "") -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             if name not in letters.names():
                 return render("error.html", 404, user=user, csrf=console_session.csrf, message="No such letter.")
+            own = letters.source(name)[1]
             if restore:
                 letters.restore(name)
                 audit.record(session, "letter_restored", user.username, now(), letter=name)
                 session.commit()
                 return RedirectResponse(f"/console/letters/{name}", status_code=303)
             try:
-                preview = letters.save(name, text)
+                preview = letters.preview(text) if check else letters.save(name, text)
             except ValueError as error:
-                return render("letter.html", 400, user=user, csrf=console_session.csrf, name=name, text=text,
-                              own=letters.source(name)[1], preview=None, error=str(error))
+                return letter(user, console_session, name, text, own=own, status=400, error=str(error))
+            if check:  # looked at, not saved
+                return letter(user, console_session, name, text, own=own, preview=preview)
             audit.record(session, "letter_edited", user.username, now(), letter=name)
             session.commit()
-            return render("letter.html", user=user, csrf=console_session.csrf, name=name, text=text, own=True,
-                          preview=preview, error=None)
+            return letter(user, console_session, name, text, own=True, preview=preview, saved=True)
 
         return guarded(Role.ADMIN, work, request, csrf, posting=True)
 
