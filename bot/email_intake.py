@@ -33,8 +33,7 @@ def smtp_controller(context: Context) -> Controller:
                            connections=Connections(settings.smtp_max_connections,
                                                    settings.smtp_max_connections_per_client),
                            max_recipients=settings.smtp_max_recipients, first_hop=settings.first_hop(),
-                           spool_dir=settings.data_dir / "spool", large_at_once=settings.smtp_large_at_once,
-                           large_slots=context.large_letters)
+                           spool_dir=settings.data_dir / "spool", large_slots=context.large_letters)
 
 
 def mailbox_poller(context: Context, config: MailboxConfig, poll_seconds: float = 60.0) -> MailboxPoller:

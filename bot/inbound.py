@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bot import memory
 from bot.context import Context
 from intake.email.parse import parse
+from intake.email.smtp import SPOOL_IN_MEMORY
 from intake.message import InboundMessage
 from workflow.inbox import Incoming, IncomingFile, complete_inbound, raw_letter, raw_size, record_inbound_batch
 from workflow.models import Message
@@ -68,13 +69,13 @@ def complete(context: Context, session: Session, message: Message) -> None:
     size = raw_size(session, message)
     if size is None:
         return
-    large = size > memory.LARGE
+    large = size > SPOOL_IN_MEMORY  # the SMTP server's own test for a large letter: they share the turns
     # Not while the SMTP server holds a large letter too, but never waiting long: this worker may
     # hold SQLite's write lock (earlier messages of its batch), which the server needs to store
     # its letter and give its turn back.
     turn = context.large_letters.acquire(timeout=LARGE_WAIT_SECONDS) if large else False
     try:
-        raw = raw_letter(session, message)  # read apart from the record, which never holds it
+        raw = raw_letter(session, message, size)  # read apart from the record, which never holds it
         if raw is None:
             return
         complete_inbound(session, message, incoming_from(parse(raw, message.channel), message.received_at),

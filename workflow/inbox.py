@@ -130,17 +130,16 @@ def raw_size(session: Session, message: Message) -> int | None:
     return session.scalar(select(func.length(Message.raw)).where(Message.id == message.id))
 
 
-def raw_letter(session: Session, message: Message) -> bytes | None:
+def raw_letter(session: Session, message: Message, size: int | None) -> bytes | None:
     """A message's raw letter, without loading it into the record (the caller lets it go when done).
 
     On SQLite a large letter is read a PIECE at a time into one buffer: loading the column
     held it twice at the peak (SQLite's copy of the row's value and Python's), 48 MB for a
     24 MB letter against 25 MB this way. The buffer is a bytearray, which every reader of raw
-    bytes here (parse, identity) takes as it takes bytes."""
+    bytes here (parse, identity) takes as it takes bytes. `size` is raw_size's answer, asked once."""
     if "raw" not in inspect(message).unloaded:
         return message.raw
     driver = _sqlite(session.connection())
-    size = raw_size(session, message) if driver else None
     if driver is None or size is None or size <= PIECE:
         return session.scalar(select(Message.raw).where(Message.id == message.id))
     letter = bytearray(size)

@@ -198,14 +198,12 @@ class InboundHandler:
                  first_hop: FirstHop | None = None, large_at_once: int = LARGE_AT_ONCE,
                  large_slots: threading.Semaphore | None = None) -> None:
         """large_slots, when given, are the process's turns at holding a large letter, shared
-        with whatever else holds one (the worker parsing); large_at_once is then not used."""
+        with whatever else holds one (the worker parsing); else this server has large_at_once."""
         self.store = store
         self.accepted = [a.lower() for a in accepted]
         self.max_recipients = max_recipients
         self.first_hop = first_hop
-        self.large_at_once = large_at_once
-        self._large: asyncio.Semaphore | None = None  # made on the server's own loop, at its first large letter
-        self.large_slots = large_slots
+        self.large_slots = large_slots if large_slots is not None else threading.BoundedSemaphore(large_at_once)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
@@ -224,26 +222,16 @@ class InboundHandler:
         if spool.tell() <= SPOOL_IN_MEMORY:
             spool.seek(0)
             return await self._store(spool.read(), session, envelope)
-        if self.large_slots is not None:
-            return await self._store_shared(spool, self.large_slots, session, envelope)
-        if self._large is None:
-            self._large = asyncio.Semaphore(self.large_at_once)
-        async with self._large:
-            spool.seek(0)
-            return await self._store(await asyncio.to_thread(spool.read), session, envelope)
-
-    async def _store_shared(self, spool: IO[bytes], slots: threading.Semaphore, session: Session,
-                            envelope: Envelope) -> str:
-        """As above, with a turn shared with the worker, which may hold it for a second or two. The
-        loop asks for it every 10 ms rather than waiting in a thread: a wait cancelled (the
-        connection gone) must not leave a turn taken that nobody gives back."""
-        while not slots.acquire(blocking=False):
+        # A turn at holding a large letter, perhaps shared with the worker, which may hold it for a
+        # second or two. The loop asks for it every 10 ms rather than waiting in a thread: a wait
+        # cancelled (the connection gone) must not leave a turn taken that nobody gives back.
+        while not self.large_slots.acquire(blocking=False):
             await asyncio.sleep(0.01)
         try:
             spool.seek(0)
             return await self._store(await asyncio.to_thread(spool.read), session, envelope)
         finally:
-            slots.release()
+            self.large_slots.release()
 
     async def _store(self, raw: bytes, session: Session, envelope: Envelope) -> str:
         if self.first_hop is not None:

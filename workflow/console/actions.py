@@ -133,10 +133,15 @@ def tell_about_change(session: Session, calendar: WorkingCalendar, letters: Lett
     return ""
 
 
-def _tell(session: Session, case: Case, user: User, text: str, at: dt.datetime, subject: str) -> None:
-    """A letter a person writes: under a named-contact restriction only the named officer sends it."""
+def _may_write(session: Session, case: Case, user: User, at: dt.datetime) -> None:
+    """5.14: under a named-contact restriction only the named officer sends a person's letters."""
     if case.resident_id is not None:
         records.who_may_write(active_restriction(session, case.resident_id, london_date(at)), user)
+
+
+def _tell(session: Session, case: Case, user: User, text: str, at: dt.datetime, subject: str) -> None:
+    """A letter a person writes."""
+    _may_write(session, case, user, at)
     if to_resident(session, case, text, at, subject, automatic=False) is None:
         raise DomainError("the resident has not written from an address we can answer here: phone or write to them,"
                           " and note what was said")
@@ -228,8 +233,8 @@ def perform(session: Session, calendar: WorkingCalendar, letters: Letters, case:
         return _records(session, calendar, case, user, action, form, at)
     if action not in ACTIONS:
         raise DomainError(f"unknown action {action}")
-    if action in WRITES and case.resident_id is not None:  # 5.14: the named officer sends the Code's letters too
-        records.who_may_write(active_restriction(session, case.resident_id, london_date(at)), user)
+    if action in WRITES:  # the Code's letters too
+        _may_write(session, case, user, at)
     if action == "acknowledge":
         stage = lifecycle.acknowledge(case, at, user.username, handler_id=user.id, definition=field("definition"),
                                       outcomes_sought=field("outcomes_sought"),

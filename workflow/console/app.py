@@ -227,8 +227,8 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                                       until=a_date(chosen["to"]) if chosen["to"] else None,
                                       awaiting=chosen["awaiting"])
                 held = queue_counts(session, user_id=user.id, team=user.team, filters=filters)
-                number = row_id(page) or 0
-                if view not in QUEUE_VIEWS or not 1 <= number <= max(1, -(-held.get(view, 0) // QUEUE_PAGE)):
+                number, pages = row_id(page) or 0, max(1, -(-held.get(view, 0) // QUEUE_PAGE))
+                if view not in QUEUE_VIEWS or not 1 <= number <= pages:
                     raise ValueError("there is no such view or page")
                 entries = triage_queue(session, limit=QUEUE_PAGE, view=view, user_id=user.id, team=user.team,
                                        filters=filters, sort=sort, offset=(number - 1) * QUEUE_PAGE)
@@ -254,7 +254,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             owners = {u.id: u.username for u in session.scalars(
                 select(User).where(User.id.in_({e.case.owner_id for e in entries if e.case.owner_id})))}
             return render("queue.html", rows=rows, owners=owners, counts=held, page=number, error=None,
-                          pages=max(1, -(-held[view] // QUEUE_PAGE)), **page_values)
+                          pages=pages, **page_values)
 
         return guarded(Role.ADVISOR, work, request)
 
@@ -350,7 +350,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                           owner=owner, candidates=ownership.candidates(session, case), write_refused=write_refused,
                           saved_replies=saved_replies.listed(session), use=chosen_reply, reply_draft=reply_draft,
                           panel=records.panel(session, case, london_date(now())),
-                          teams=sorted({team_for(t.value) for t in Theme} | ({case.team} if case.team else set())),
+                          teams=sorted({*teams_of(team_for), *([case.team] if case.team else [])}),
                           suggestion=latest_classification(session, case),
                           actions=allowed(case), stage=stage, draft=residents_words(session, case),
                           days_left=calendar.between(london_date(now()), due) if due else None,
