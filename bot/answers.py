@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from workflow.vocabulary import Awaiting, ChoiceAnswer
+from workflow.vocabulary import AdjustmentKind, Awaiting, ChoiceAnswer
 
 READ_WORDS = 1000  # about four pages
 
@@ -81,3 +81,85 @@ def answers_question(awaiting: str, text: str) -> bool:
         return True
     words = _words(text)  # the help words are single words, or end in one: spacing does not change a match
     return len(words.split()) <= 8 or says_nothing_needed(words) or bool(_HELP_WORDS.search(words))
+
+
+_LANGUAGES = ("Albanian", "Amharic", "Arabic", "Bengali", "Bulgarian", "Cantonese", "Chinese", "Czech", "Farsi",
+              "French", "German", "Greek", "Gujarati", "Hindi", "Hungarian", "Italian", "Kurdish", "Latvian",
+              "Lithuanian", "Mandarin", "Pashto", "Persian", "Polish", "Portuguese", "Punjabi", "Romanian", "Russian",
+              "Slovak", "Somali", "Spanish", "Sylheti", "Tamil", "Tigrinya", "Turkish", "Twi", "Ukrainian", "Urdu",
+              "Vietnamese", "Welsh", "Yoruba")
+_LANGUAGE_NAMES = {"ar": "Arabic", "bg": "Bulgarian", "bn": "Bengali", "cs": "Czech", "cy": "Welsh", "de": "German",
+                   "es": "Spanish", "fa": "Farsi", "fr": "French", "gu": "Gujarati", "hi": "Hindi", "it": "Italian",
+                   "lt": "Lithuanian", "lv": "Latvian", "pa": "Punjabi", "pl": "Polish", "ps": "Pashto",
+                   "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "sk": "Slovak", "so": "Somali",
+                   "ta": "Tamil", "ti": "Tigrinya", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu",
+                   "vi": "Vietnamese", "zh": "Chinese"}  # the detector's codes, for a letter
+_LANGUAGE = re.compile(r"\b(" + "|".join(_LANGUAGES) + r")\b", re.I)
+_NOT_PHONE = re.compile(r"\b(?:(?:don'?t|do not|dont|never|please don'?t|rather you didn'?t) (?:phone|call|ring)|"
+                        r"no (?:phone ?)?calls|not by phone|(?:in|by) writing only|only (?:write|email|letters?)|"
+                        r"(?:can'?t|cannot|can not) (?:hear|use the phone|talk on the phone))\b", re.I)
+_PHONE = re.compile(r"\b(?:phone|call|ring|speak to) me|\b(?:phone|telephone) calls?\b|\bby (?:phone|telephone)\b|"
+                    r"\b(?:a|prefer a) (?:call|phone call|ring)\b|\bcall(?:ing)? instead\b", re.I)
+_ADJUSTMENT_PATTERNS: tuple[tuple[AdjustmentKind, re.Pattern[str]], ...] = (
+    (AdjustmentKind.LARGE_PRINT, re.compile(r"\b(?:large|larger|big|bigger) (?:print|font|text|writing|letters)\b",
+                                            re.I)),
+    (AdjustmentKind.EASY_READ, re.compile(r"\b(?:easy[- ]read|simple (?:words|english|language)|plain english|"
+                                          r"learning (?:disability|difficult(?:y|ies)))\b", re.I)),
+    (AdjustmentKind.SIGN_LANGUAGE, re.compile(r"\b(?:bsl|sign language|signer)\b", re.I)),
+    (AdjustmentKind.INTERPRETER, re.compile(r"\b(?:interpret\w*|translat\w*|first language|do not speak english|"
+                                            r"don'?t speak (?:much |good )?english|english is not)\b", re.I)),
+    (AdjustmentKind.NAMED_CONTACT, re.compile(r"\b(?:one person|the same person|same officer|named contact|"
+                                              r"one contact|single (?:point of )?contact)\b", re.I)),
+    (AdjustmentKind.SUPPORTER, re.compile(
+        r"\b(?:my|our) (?:daughter|son|wife|husband|partner|mum|mother|dad|father|sister|brother|carer|advocate|"
+        r"support worker|social worker|key ?worker|friend|neighbour)\b", re.I)),
+)
+_SUPPORTER = re.compile(r"\b(?:my|our) (daughter|son|wife|husband|partner|mum|mother|dad|father|sister|brother|carer|"
+                        r"advocate|support worker|social worker|key ?worker|friend|neighbour)\b", re.I)
+_CONTACT = re.compile(r"\b(?i:only|just) (?i:deal with|speak to|talk to|contact) ([A-Z][a-z]+(?: [A-Z][a-z]+)?)")
+
+
+def read_adjustments(text: str, language: str | None = None) -> list[dict[str, str | None]]:
+    """What a resident asked for to deal with us, as choices (AdjustmentKind) with the detail a
+    letter needs (the language, who helps them). `language` is the one the message was written in,
+    when it was not English: an interpreter asked for without naming one is for that language.
+
+    A reply that asks for something these choices do not cover is one OTHER choice, so a person
+    reads the words: nothing the resident asked for is dropped because no pattern knew it."""
+    words = _words(text)
+    if says_nothing_needed(words):
+        return []
+    found: list[dict[str, str | None]] = []
+    if _NOT_PHONE.search(words):
+        found.append({"kind": AdjustmentKind.WRITING_ONLY.value, "detail": None})
+    elif _PHONE.search(words):
+        found.append({"kind": AdjustmentKind.PHONE.value, "detail": None})
+    named = _LANGUAGE.search(words)
+    for kind, pattern in _ADJUSTMENT_PATTERNS:
+        contact = _CONTACT.search(words) if kind == AdjustmentKind.NAMED_CONTACT else None
+        if not pattern.search(words) and not (kind == AdjustmentKind.INTERPRETER and named) and contact is None:
+            continue
+        detail: str | None = None
+        if kind == AdjustmentKind.INTERPRETER:
+            detail = named.group(1).title() if named else _LANGUAGE_NAMES.get(language or "", language)
+        elif kind == AdjustmentKind.SUPPORTER:
+            supporter = _SUPPORTER.search(words)
+            detail = f"your {supporter.group(1).lower()}" if supporter else None
+        elif kind == AdjustmentKind.NAMED_CONTACT:
+            detail = contact.group(1) if contact else None
+        found.append({"kind": kind.value, "detail": detail})
+    return found or [{"kind": AdjustmentKind.OTHER.value, "detail": None}]
+
+
+# "How do I make a complaint?", "is there a form to complain", "who do I complain to", "can I
+# complain about the repair": a question about complaining is answered with the choice, not a receipt.
+_HOW_TO_COMPLAIN = re.compile(
+    r"\b(?:how (?:do|can|would|should) (?:i|we|you)|how to|where (?:do|can) (?:i|we)|who (?:do|can|should) "
+    r"(?:i|we)|can (?:i|we)|is there (?:a|any) (?:form|way|process|procedure)\b[^.?!]{0,30}?)\s*"
+    r"(?:go about )?(?:make |making |raise |raising |log |logging |put in |file |lodge |submit )?(?:a |an )?"
+    r"(?:formal |official )?complain(?:t|ts|ing)?\b|\bcomplaints? (?:form|procedure|process|policy)\b", re.I)
+
+
+def asks_how_to_complain(text: str) -> bool:
+    """Whether the resident asks how to make a complaint (the steps, a form, who to write to)."""
+    return _HOW_TO_COMPLAIN.search(_words(text)[:2000]) is not None

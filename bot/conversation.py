@@ -36,13 +36,13 @@ from sqlalchemy import Select, func, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.answers import answers_question, read_choice, says_nothing_needed
+from bot.answers import answers_question, asks_how_to_complain, read_adjustments, read_choice, says_nothing_needed
 from classifier.model import TriageModel
 from classifier.suggestion import Suggestion
 from intake.email import authentication
 from workflow import attention, audit, cases, corrections, outbox, reply_limits
 from workflow.calendar import WorkingCalendar
-from workflow.correspondence import CHOICE_OPTIONS
+from workflow.correspondence import CHOICE_OPTIONS, letter_values
 from workflow.hazards import report_hazard
 from workflow.inbox import raw_head
 from workflow.letters import Letters, long_date
@@ -295,9 +295,9 @@ class Conversation:
                 case.choice_offered_at = turn.at
             self._attach(turn, case)
             self._choice(turn, case)
-        elif unhappy:
+        elif unhappy or asks_how_to_complain(turn.text):
             self._attach(turn, case)  # 1.5: unhappy with how the request is going
-            self._offer(turn, case)
+            self._offer(turn, case, asked_how=asks_how_to_complain(turn.text))
         else:
             self._attach(turn, case)
             self._reply(turn, case, "added_to_case", complaint=False, hazard=self._hazard(turn, case))
@@ -310,7 +310,9 @@ class Conversation:
             if responded is not None:  # "I want stage 2" with no reference: their answered complaint
                 self._escalate(turn, responded)
                 return
-        stated = suggestion is not None and (suggestion.flags.explicit_complaint or suggestion.flags.escalation)
+        asked_how = asks_how_to_complain(turn.text)  # a question about complaining is answered with the choice
+        stated = (suggestion is not None and (suggestion.flags.explicit_complaint or suggestion.flags.escalation)
+                  and not asked_how)
         kind = Kind.COMPLAINT if stated else Kind(suggestion.kind if suggestion else Kind.ENQUIRY)
         case = self._open(turn, kind, resident_id)
         if related is not None:
@@ -321,8 +323,8 @@ class Conversation:
             case.awaiting = Awaiting.OUTCOME.value
             self._reply(turn, case, "complaint_logged", **self._dates(case), request_reference=None,
                         escalation_requested=False, hazard=case.hazard)
-        elif suggestion is not None and suggestion.offer_choice:
-            self._offer(turn, case)
+        elif (suggestion is not None and suggestion.offer_choice) or asked_how:
+            self._offer(turn, case, asked_how=asked_how)
         else:
             self._reply(turn, case, "receipt", team=case.team or "Our team", language=case.language,
                         hazard=case.hazard)
@@ -342,15 +344,16 @@ class Conversation:
         self._attach(turn, case)
         return case
 
-    def _offer(self, turn: Turn, case: Case) -> None:
-        """Code 1.3: the choice, in the resident's channel, recorded with the time it was offered."""
+    def _offer(self, turn: Turn, case: Case, asked_how: bool = False) -> None:
+        """Code 1.3: the choice, in the resident's channel, recorded with the time it was offered.
+        `asked_how`: they asked how to complain, so the letter answers that rather than saying sorry."""
         if case.kind == Kind.COMPLAINT:
             ComplaintLifecycle(turn.session, self.calendar).offer_choice(case, turn.at, BOT)
         else:
             case.choice_offered_at = turn.at
             audit.record(turn.session, "offer_choice", BOT, turn.at, case=case)
         case.awaiting = Awaiting.CHOICE.value
-        self._reply(turn, case, "choice", chat=turn.chat, hazard=case.hazard, options=CHOICE_OPTIONS)
+        self._reply(turn, case, "choice", hazard=case.hazard, asked_how=asked_how, options=CHOICE_OPTIONS)
 
     def _answer(self, turn: Turn, case: Case) -> None:
         self._attach(turn, case)
@@ -366,20 +369,21 @@ class Conversation:
             self._reply(turn, case, "adjustments_question")
         else:
             needs = not says_nothing_needed(turn.text)
-            if needs:
+            if needs:  # the words, and the choices letters follow until a person agrees them (5.10)
                 case.adjustments_requested = turn.text.strip()
+                case.adjustments_asked = read_adjustments(turn.text, case.language)
                 audit.record(turn.session, "adjustments_requested", BOT, turn.at, case=case,
-                             message_id=turn.message.id)
+                             message_id=turn.message.id, kinds=[a["kind"] for a in case.adjustments_asked])
             case.awaiting = None
             stage = case.stage_record(case.stage)
             due = stage.acknowledgement_due if stage is not None else self.calendar.add(turn.at.date(), 5)
-            self._reply(turn, case, "thanks", adjustments=needs, acknowledgement_due=due)
+            self._reply(turn, case, "thanks", asked_help=needs, acknowledgement_due=due)
 
     def _choice(self, turn: Turn, case: Case) -> None:
         answer = read_choice(turn.text)
         session = turn.session
         if answer is None:
-            self._reply(turn, case, "choice_unclear", chat=turn.chat, options=CHOICE_OPTIONS)
+            self._reply(turn, case, "choice_unclear", options=CHOICE_OPTIONS)
             return
         case.awaiting = None
         lifecycle = ComplaintLifecycle(session, self.calendar)
@@ -538,9 +542,8 @@ class Conversation:
                 attention.mark_failed(session, message.id, held.for_staff, BOT, turn.at, event="reply_set_aside")
             return
         reply_limits.record(session, message.channel, message.sender, case_id, letter, turn.at)
-        values.setdefault("hazard", "none")
-        values.setdefault("alternative_formats", case.adjustments_requested if case is not None else None)
-        text = self.letters.render(letter, reference=case.reference if case is not None else "", **values)
+        text = self.letters.render(letter, **{**letter_values(session, case, message.channel, message.sender),
+                                              **values})
         subject = outbox.reply_subject(message.subject, f"Your message to {self.letters.letterhead.landlord_name}")
         outbox.enqueue(session, channel=message.channel, address=message.sender, text=text, at=turn.at, case=case,
                        resident_id=message.resident_id, subject=subject, options=options or [],

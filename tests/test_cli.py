@@ -163,7 +163,7 @@ def test_make_run_then_demo_then_a_resident_emails_and_answers_complaint(tmp_pat
                   f"In-Reply-To: {offer['Message-ID']}\r\nSubject: Re: {offer['Subject']}\r\n\r\ncomplaint\r\n")
         with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
             client.sendmail("new.user@example.net", ["housing@example.org"], answer.encode())
-        acknowledgement = _mail_to(outgoing, "new.user@example.net", "logged your complaint")
+        acknowledgement = _mail_to(outgoing, "new.user@example.net", "is logged")
         text = acknowledgement.get_body(("plain",)).get_content()
         assert "Your complaint reference is CMP-" in text
         assert " at the latest" in text and "We will contact you by " in text

@@ -69,7 +69,7 @@ def test_a_resident_emails_that_their_repair_is_not_done_and_answers_complaint(
     send(context, "complaint", answering=offer, message_id="<r2@example.net>")
     acknowledgement = mailbox.next()
     body = acknowledgement.get_body(("plain",)).get_content()
-    assert "logged your complaint at stage 1" in body and "at the latest" in body
+    assert "is logged" in body and "at the latest" in body
     reference = str(acknowledgement["Subject"]).rsplit("[", 1)[1].rstrip("]")
     with context.sessions() as session:
         case = cases.by_reference(session, reference)

@@ -20,23 +20,29 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, meta
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, Undefined, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 SHIPPED = Path(__file__).with_name("templates") / "letters"
 _DAY = dt.date(2026, 12, 4)
 # Every name any letter may use, with a plausible value: the editor's preview and check use them.
+# What every letter is given unless its caller says otherwise: the channel's form (chat: short, no
+# letterhead; the Ombudsman's line once a conversation), the agreed adjustments it follows, the hazard.
+DEFAULTS: dict[str, Any] = dict(chat=False, ombudsman_told=False, adjustments=[], hazard="none", asked_how=False)
 SAMPLE_VALUES: dict[str, Any] = dict(
-    reference="CMP-2026-00007", team="Repairs", language=None, hazard="none", chat=False, acknowledgement_due=_DAY,
-    response_due=_DAY, request_reference=None, escalation_requested=False, adjustments=False, complaint=True,
+    DEFAULTS,
+    reference="CMP-2026-00007", team="Repairs", language=None, acknowledgement_due=_DAY,
+    response_due=_DAY, request_reference=None, escalation_requested=False, asked_help=False, complaint=True,
     contact=None, found=["CMP-2026-00007: complaint at stage 1."], asked="CMP-2026-00008", stage=1,
     definition="The kitchen doors were left hanging off.", outcomes_sought="New doors", responsible_for="Repairs",
-    not_responsible_for="", auto=True, alternative_formats=None, outcome="upheld", decision="We agree.",
-    reasons="The repair was late.", remedies="an apology", remedy_detail="A written apology",
-    actions=["Replace the doors"], reason="We are waiting for a survey.", new_due=_DAY,
-    explanation="Court proceedings have started.", headline="Due Friday 4 December 2026",
-    details="The stage 1 response is due.", what="repair request",
+    not_responsible_for="", auto=True, own_words=True, outcome="upheld",
+    decision="The doors should have been fixed in March.", reasons="The repair was late.",
+    remedies=["apology", "financial"], remedy_detail="We will pay you £50.", actions=["Replace the doors"],
+    reason="We are waiting for a survey.", new_due=_DAY, explanation="Court proceedings have started.",
+    headline="Due Friday 4 December 2026", details="The stage 1 response is due.", what="repair request",
     summary="The plumber fitted a new washer to the kitchen tap.", text="We have booked the plumber for Monday.")
+# The parts every letter shares, left out when a letter's own words are measured (bench/letters.py).
+SHARED_PARTS = ("_ombudsman", "_ombudsman_full", "_signature")
 
 
 @dataclass(frozen=True)
@@ -58,9 +64,32 @@ class Letterhead:
                 f"email {self.ombudsman_email}, website {self.ombudsman_website}")
 
 
+def _tidy(text: str) -> str:
+    """Paragraphs separated by one blank line, no trailing spaces: templates can leave a part out
+    without leaving a hole."""
+    paragraphs: list[str] = []
+    blank = False
+    for line in (line.rstrip() for line in text.strip().splitlines()):
+        if not line:
+            blank = True
+            continue
+        if blank and paragraphs:
+            paragraphs.append("")
+        paragraphs.append(line)
+        blank = False
+    return "\n".join(paragraphs)
+
+
 def long_date(day: dt.date) -> str:
     """'Friday 4 December 2026': the form residents read most easily."""
+    if isinstance(day, Undefined):  # a letter missing its date fails as any missing value does
+        day._fail_with_undefined_error()
     return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def with_article(words: str) -> str:
+    """'an emergency hazard', 'a repair request': notices and letters are read by people."""
+    return f"{'an' if words[:1].lower() in 'aeiou' else 'a'} {words}"
 
 
 class Letters:
@@ -76,22 +105,25 @@ class Letters:
         environment = ImmutableSandboxedEnvironment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
                                                    autoescape=False, trim_blocks=False, lstrip_blocks=True)
         environment.filters["long_date"] = long_date
+        environment.filters["a"] = with_article
         return environment
 
     def render(self, name: str, **values: Any) -> str:
         """The text of one letter; paragraphs separated by one blank line, no trailing spaces."""
-        text = self.environment.get_template(f"{name}.txt").render(**asdict(self.letterhead), **values)
-        lines = [line.rstrip() for line in text.strip().splitlines()]
-        paragraphs, blank = [], False
-        for line in lines:
-            if not line:
-                blank = True
-                continue
-            if blank and paragraphs:
-                paragraphs.append("")
-            paragraphs.append(line)
-            blank = False
-        return "\n".join(paragraphs)
+        return _tidy(self.environment.get_template(f"{name}.txt").render(**self._values(values)))
+
+    def body(self, name: str, **values: Any) -> str:
+        """The letter's own words: without the Ombudsman's paragraph and the signature every letter
+        shares, which are measured once on their own. Rules on length and reading age apply to this."""
+        text = self.render(name, **values)
+        for part in SHARED_PARTS:
+            shared = _tidy(self.environment.get_template(f"{part}.txt").render(**self._values(values)))
+            if shared:
+                text = text.replace(shared, "")
+        return _tidy(text)
+
+    def _values(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {**asdict(self.letterhead), **DEFAULTS, **values}
 
     def source(self, name: str) -> tuple[str, bool]:
         """(the template's text, whether it is the admin's own version)."""
@@ -104,7 +136,7 @@ class Letters:
         """A version rendered with every value a letter may get, in the sandbox; ValueError with Jinja's
         message when it fails. The editor shows it before anything is saved."""
         try:
-            return self.environment.from_string(text).render(**asdict(self.letterhead), **SAMPLE_VALUES)
+            return self.environment.from_string(text).render(**self._values(SAMPLE_VALUES))
         except Exception as error:  # any template error: shown, and nothing is saved
             raise ValueError(f"{type(error).__name__}: {error}") from None
 

@@ -160,6 +160,9 @@ class Adjustment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
     description: Mapped[str] = mapped_column(StorableText)
+    kind: Mapped[str] = mapped_column(StorableString(20), default="other")  # AdjustmentKind: what letters follow
+    detail: Mapped[str | None] = mapped_column(StorableText)  # the language, or who the contact or supporter is
+    words: Mapped[str | None] = mapped_column(StorableText)  # what the resident asked, as they asked it
     agreed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     review_on: Mapped[dt.date]
     ended_at: Mapped[dt.datetime | None]
@@ -215,6 +218,7 @@ class Case(Base):
     ended_on: Mapped[dt.date | None]
     awaiting: Mapped[str | None] = mapped_column(StorableString(20))  # the question the bot asked and waits on (Awaiting)
     adjustments_requested: Mapped[str | None] = mapped_column(StorableText)  # in the resident's words (5.10)
+    adjustments_asked: Mapped[list[Any] | None]  # the same, read as choices: [{"kind": ..., "detail": ...}]
     purged_at: Mapped[dt.datetime | None]  # personal data removed; the figures reports need are kept
 
     resident: Mapped[Resident | None] = relationship()

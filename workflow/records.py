@@ -20,7 +20,7 @@ from workflow import audit
 from workflow.calendar import london_date
 from workflow.errors import DomainError
 from workflow.models import Adjustment, Case, ContactPoint, ContactRestriction, Disclosure, OutstandingAction, User
-from workflow.vocabulary import RestrictionMode
+from workflow.vocabulary import AdjustmentKind, RestrictionMode
 
 CATEGORIES = ("disability", "vulnerability")
 LONGEST_REVIEW = dt.timedelta(days=183)  # 5.15: a restriction is reviewed; six months at the longest
@@ -47,15 +47,27 @@ def record_disclosure(session: Session, resident_id: int, category: str, descrip
 
 
 def agree_adjustment(session: Session, resident_id: int, description: str, review_on: dt.date | None, actor: str,
-                     at: dt.datetime) -> Adjustment:
+                     at: dt.datetime, kind: str = AdjustmentKind.OTHER.value, detail: str | None = None,
+                     words: str | None = None) -> Adjustment:
+    """An adjustment agreed (5.10): a choice letters follow (`kind`, with the language or the person
+    in `detail`), what was agreed, and the resident's own words kept beside them."""
     if review_on is None or review_on <= london_date(at):
         raise DomainError("an adjustment needs a review date after today (5.10: kept under review)")
-    row = Adjustment(resident_id=resident_id, description=_words(description, "the adjustment"), agreed_at=at,
-                     review_on=review_on)
+    try:
+        chosen = AdjustmentKind(kind or AdjustmentKind.OTHER.value)
+    except ValueError:
+        raise DomainError(f"there is no adjustment called {kind}") from None
+    if chosen == AdjustmentKind.INTERPRETER and not (detail or "").strip():
+        raise DomainError("say which language the interpreter is for")
+    if chosen == AdjustmentKind.OTHER and not description.strip():
+        raise DomainError("say what was agreed")
+    row = Adjustment(resident_id=resident_id, kind=chosen.value, detail=(detail or "").strip() or None,
+                     description=description.strip() or chosen.value.replace("_", " "), agreed_at=at,
+                     review_on=review_on, words=words)
     session.add(row)
     session.flush()
     audit.record(session, "adjustment_agreed", actor, at, resident_id=resident_id, adjustment_id=row.id,
-                 review_on=review_on)
+                 review_on=review_on, kind=chosen.value)
     return row
 
 

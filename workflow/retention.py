@@ -99,6 +99,7 @@ def _scrub_case(case: Case) -> None:
     case.withdrawal_note = PURGED if case.withdrawal_note else None
     case.hazard_action = PURGED if case.hazard_action else None
     case.adjustments_requested = None
+    case.adjustments_asked = None  # the choices hold a language or a person's name
     for stage in case.stages:
         for name in ("definition", "outcomes_sought", "responsible_for", "not_responsible_for", "decision",
                      "reasons", "remedy_detail"):

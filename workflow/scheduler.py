@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from workflow import outbox, ownership, reply_limits
 from workflow.calendar import LONDON, WorkingCalendar, london_date
-from workflow.correspondence import residents_words, to_resident
+from workflow.correspondence import SPOKEN, residents_words, write_to_resident
 from workflow.deadlines import WAITING_FOR_ACKNOWLEDGEMENT, WAITING_FOR_RESPONSE, open_deadlines
-from workflow.letters import Letters, long_date
+from workflow.letters import Letters, long_date, with_article
 from workflow.lifecycle import ComplaintLifecycle
 from workflow.models import Adjustment, Case, ComplaintStage, ContactRestriction, Notice
 
@@ -96,11 +96,11 @@ class Scheduler:
             responsible_for=case.team or "Our housing service")
         stage.auto_acknowledged = True
         assert stage.response_due is not None
-        text = self.letters.render("acknowledgement", reference=case.reference, stage=stage.number, definition=words,
-                                   outcomes_sought=outcomes, responsible_for=case.team or "Our housing service",
-                                   not_responsible_for=stage.not_responsible_for, auto=True,
-                                   response_due=stage.response_due, alternative_formats=case.adjustments_requested)
-        to_resident(self.session, case, text, now, f"Your complaint {case.reference}")
+        write_to_resident(self.session, self.letters, case, "acknowledgement", now, f"Your complaint {case.reference}",
+                          stage=stage.number, definition=words, own_words=words != SPOKEN,
+                          outcomes_sought=outcomes,
+                          responsible_for=case.team or "Our housing service",
+                          not_responsible_for=stage.not_responsible_for, auto=True, response_due=stage.response_due)
 
     # -- notices to staff -------------------------------------------------------------------------
 
@@ -172,7 +172,7 @@ class Scheduler:
             sent += self._notice(
                 f"hazard:{case.id}:{case.hazard_due_at.isoformat()}", case, self._supervisors(), now,
                 f"Hazard not made safe: {case.reference} ({case.hazard})",
-                f"A {case.hazard} hazard reported on {case.reference} was due to be "
+                f"{with_article(case.hazard + ' hazard').capitalize()} reported on {case.reference} was due to be "
                 f"{'made safe' if case.hazard == 'emergency' else 'inspected'} by "
                 f"{case.hazard_due_at.astimezone(LONDON):%H:%M on %d %B %Y} and nothing has been recorded.")
         return sent

@@ -36,6 +36,7 @@ def _case(case: Case) -> dict[str, Any]:
         "received_on": _when(case.received_on), "ended_on": _when(case.ended_on),
         "representative": case.representative, "hazard": case.hazard, "vulnerable": case.vulnerable,
         "hazard_action": case.hazard_action, "adjustments_requested": case.adjustments_requested,
+        "adjustments_asked": case.adjustments_asked,
         "choice_offered_at": _when(case.choice_offered_at), "choice_answer": case.choice_answer,
         "refusal_reason": case.refusal_reason, "refusal_explanation": case.refusal_explanation,
         "withdrawal_note": case.withdrawal_note, "purged_at": _when(case.purged_at),
@@ -71,7 +72,8 @@ def export(session: Session, resident: Resident, at: dt.datetime) -> dict[str, A
             "disclosures": [{"category": d.category, "description": d.description,
                              "recorded_at": _when(d.recorded_at), "review_on": _when(d.review_on)}
                             for d in resident.disclosures],
-            "adjustments": [{"description": a.description, "agreed_at": _when(a.agreed_at),
+            "adjustments": [{"kind": a.kind, "detail": a.detail, "description": a.description, "words": a.words,
+                             "agreed_at": _when(a.agreed_at),
                              "review_on": _when(a.review_on), "ended_at": _when(a.ended_at)}
                             for a in resident.adjustments],
             "contact_restrictions": [{"restriction": r.restriction, "reason": r.reason, "contact": r.contact,

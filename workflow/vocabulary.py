@@ -152,3 +152,18 @@ def row_id(text: str) -> int | None:
     took "²" and 20-digit numbers, which then failed as a 500 (int() or the database overflowed)."""
     text = text.strip()
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) < 2**31 else None
+
+
+class AdjustmentKind(StrEnum):
+    """What a resident can ask for to deal with us (5.10), as choices letters and staff can follow;
+    the resident's own words are kept beside the choice."""
+
+    PHONE = "phone"  # phone calls as well as letters
+    WRITING_ONLY = "writing_only"  # write, do not phone
+    LARGE_PRINT = "large_print"
+    EASY_READ = "easy_read"
+    INTERPRETER = "interpreter"  # the detail is the language
+    SIGN_LANGUAGE = "sign_language"  # British Sign Language
+    NAMED_CONTACT = "named_contact"  # one member of staff to deal with; the detail is who
+    SUPPORTER = "supporter"  # someone who helps them (family, carer, advocate); the detail is who
+    OTHER = "other"

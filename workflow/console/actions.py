@@ -21,14 +21,14 @@ from workflow import audit, outbox, ownership, records
 from workflow.calendar import WorkingCalendar, london_date
 from workflow.cases import REQUEST_EVENTS, add_note, request_events, set_request_status
 from workflow.corrections import Changed
-from workflow.correspondence import CHAT_CHANNELS, CHOICE_OPTIONS, residents_words, to_resident
+from workflow.correspondence import CHOICE_OPTIONS, own_words, residents_words, write_to_resident
 from workflow.errors import DomainError
 from workflow.hazards import record_made_safe
-from workflow.letters import Letters
+from workflow.letters import Letters, with_article
 from workflow.lifecycle import RESPOND_WITHIN, TRANSITIONS, ActionPlan, ComplaintLifecycle, Event
 from workflow.models import AuditEvent, Case, User
 from workflow.residents import active_restriction
-from workflow.vocabulary import Awaiting, Kind, Outcome, Remedy, row_id
+from workflow.vocabulary import Awaiting, Kind, Remedy, row_id
 
 ACTIONS = ("acknowledge", "extend", "respond", "escalate", "refuse", "withdraw", "close")
 EVENTS = {"acknowledge": (Event.ACKNOWLEDGE_STAGE1, Event.ACKNOWLEDGE_STAGE2),
@@ -39,7 +39,7 @@ EVENTS = {"acknowledge": (Event.ACKNOWLEDGE_STAGE1, Event.ACKNOWLEDGE_STAGE2),
 
 
 EVERY_CASE = ("reply", "note", "take", "assign", "team")
-WRITES = ("acknowledge", "extend", "respond", "escalate", "refuse")  # the complaint actions that send a letter
+WRITES = ("acknowledge", "extend", "respond", "escalate", "refuse", "withdraw")  # the complaint actions that send a letter
 RESIDENT_RECORDS = ("disclose", "adjust", "restrict", "end_restriction")  # need a known resident
 CASE_RECORDS = ("agree_updates", "complete_action")  # a complaint's, checked by the lifecycle and records
 PASSED_ON = (Kind.COMPLIMENT, Kind.FEEDBACK)  # finished by passing them to the team they are about
@@ -82,7 +82,8 @@ def _records(session: Session, calendar: WorkingCalendar, case: Case, user: User
         return "Recorded what they told us."
     if action == "adjust":
         records.agree_adjustment(session, case.resident_id, field("description"),
-                                 _date(field("review_on"), "the review date"), user.username, at)
+                                 _date(field("review_on"), "the review date"), user.username, at,
+                                 kind=field("kind"), detail=field("detail"), words=case.adjustments_requested)
         return "Recorded the adjustment; it comes up for review on its date."
     if action == "restrict":
         records.restrict(session, case.resident_id, restriction=field("restriction"), mode=field("mode"),
@@ -107,28 +108,23 @@ def _records(session: Session, calendar: WorkingCalendar, case: Case, user: User
 def tell_about_change(session: Session, calendar: WorkingCalendar, letters: Letters, case: Case, changed: Changed,
                       at: dt.datetime) -> str:
     """The letter a correction of kind owes the resident (corrections.Changed), sent; what to tell the advisor."""
-    chat = case.channel in CHAT_CHANNELS
     if changed.offered:
         case.awaiting = Awaiting.CHOICE.value  # their next words are read as the answer, as when the bot offers
-        to_resident(session, case, letters.render("choice", reference=case.reference, chat=chat, hazard=case.hazard,
-                                                  alternative_formats=case.adjustments_requested),
-                    at, f"Your message {case.reference}", automatic=False, options=CHOICE_OPTIONS)
+        write_to_resident(session, letters, case, "choice", at, f"Your message {case.reference}", automatic=False,
+                          options=CHOICE_OPTIONS, hazard=case.hazard)
         return "Corrected to a complaint: the resident has been offered the choice (Code 1.3)."
     if changed.logged:
         stage = case.stage_record(1)
         assert stage is not None
         case.awaiting = Awaiting.OUTCOME.value
-        to_resident(session, case, letters.render(
-            "complaint_logged", reference=case.reference, acknowledgement_due=stage.acknowledgement_due,
-            response_due=calendar.add(stage.acknowledgement_due, RESPOND_WITHIN[1]), escalation_requested=False,
-            request_reference=None, hazard=case.hazard, alternative_formats=case.adjustments_requested),
-                    at, f"Your complaint {case.reference}", automatic=False)
+        write_to_resident(session, letters, case, "complaint_logged", at, f"Your complaint {case.reference}",
+                          automatic=False, acknowledgement_due=stage.acknowledgement_due,
+                          response_due=calendar.add(stage.acknowledgement_due, RESPOND_WITHIN[1]),
+                          escalation_requested=False, request_reference=None, hazard=case.hazard)
         return "Corrected to a complaint and logged at stage 1: they had asked to complain."
     if changed.ended_complaint_told:
-        to_resident(session, case, letters.render("not_a_complaint", reference=case.reference,
-                                                  what=WHAT[Kind(case.kind)],
-                                                  alternative_formats=case.adjustments_requested),
-                    at, f"Your message {case.reference}", automatic=False)
+        write_to_resident(session, letters, case, "not_a_complaint", at, f"Your message {case.reference}",
+                          automatic=False, what=WHAT[Kind(case.kind)])
         return "Corrected: the complaint has ended and the resident has been told."
     return ""
 
@@ -139,10 +135,11 @@ def _may_write(session: Session, case: Case, user: User, at: dt.datetime) -> Non
         records.who_may_write(active_restriction(session, case.resident_id, london_date(at)), user)
 
 
-def _tell(session: Session, case: Case, user: User, text: str, at: dt.datetime, subject: str) -> None:
-    """A letter a person writes."""
+def _tell(session: Session, letters: Letters, case: Case, user: User, letter: str, at: dt.datetime, subject: str,
+          **values: object) -> None:
+    """A letter a person sends."""
     _may_write(session, case, user, at)
-    if to_resident(session, case, text, at, subject, automatic=False) is None:
+    if write_to_resident(session, letters, case, letter, at, subject, automatic=False, **values) is None:
         raise DomainError("the resident has not written from an address we can answer here: phone or write to them,"
                           " and note what was said")
 
@@ -159,8 +156,7 @@ def _everyday(session: Session, letters: Letters, case: Case, user: User, action
     if action == "reply":
         if not field("text"):
             raise DomainError("write the reply first")
-        _tell(session, case, user, letters.render("handler_reply", text=field("text"), reference=case.reference,
-                                            alternative_formats=case.adjustments_requested), at, subject)
+        _tell(session, letters, case, user, "handler_reply", at, subject, text=field("text"))
         audit.record(session, "replied", user.username, at, case=case)
         return "Sent to the resident."
     if action == "note":
@@ -188,9 +184,7 @@ def _everyday(session: Session, letters: Letters, case: Case, user: User, action
     passed = _pass_to_team(session, letters, case, user, at) if case.kind in PASSED_ON else ""
     if form.get("tell", "yes") == "no":
         return f"Done.{passed} The resident was not told, as you asked."
-    _tell(session, case, user, letters.render("request_done", what=what, reference=case.reference,
-                                              summary=field("summary"), alternative_formats=case.adjustments_requested),
-          at, subject)
+    _tell(session, letters, case, user, "request_done", at, subject, what=what, summary=field("summary"))
     return f"Done.{passed} The resident has been told."
 
 
@@ -203,7 +197,7 @@ def _pass_to_team(session: Session, letters: Letters, case: Case, user: User, at
         return f" It had already been passed to {team}."  # finished again after reopening: not sent twice
     own = ownership.team_supervisors(session, case.team)
     recipients = own or ownership.supervisors(session, None)
-    headline = f"A {WHAT[Kind(case.kind)]} for {team}: {case.reference}"
+    headline = f"{with_article(WHAT[Kind(case.kind)]).capitalize()} for {team}: {case.reference}"
     text = letters.render("staff_notice", headline=headline, reference=case.reference,
                           details=f"The resident wrote: {residents_words(session, case)}")
     for address in recipients:
@@ -242,12 +236,11 @@ def perform(session: Session, calendar: WorkingCalendar, letters: Letters, case:
                                       not_responsible_for=field("not_responsible_for"))
         if case.owner_id is None:  # whoever acknowledges it handles it, until someone reassigns it
             ownership.assign(session, case, user, user.username, at)
-        assert stage.response_due is not None
-        to_resident(session, case, letters.render(
-            "acknowledgement", reference=case.reference, stage=stage.number, definition=stage.definition,
-            outcomes_sought=stage.outcomes_sought, responsible_for=stage.responsible_for,
-            not_responsible_for=stage.not_responsible_for, auto=False, response_due=stage.response_due,
-            alternative_formats=case.adjustments_requested), at, subject, automatic=False)
+        assert stage.response_due is not None and stage.definition is not None
+        write_to_resident(session, letters, case, "acknowledgement", at, subject, automatic=False, stage=stage.number,
+                          definition=stage.definition, own_words=own_words(session, case, stage.definition),
+                          outcomes_sought=stage.outcomes_sought, responsible_for=stage.responsible_for,
+                          not_responsible_for=stage.not_responsible_for, auto=False, response_due=stage.response_due)
         return f"Acknowledged. The response is due by {stage.response_due:%d %B %Y}."
     if action == "extend":
         try:
@@ -257,10 +250,8 @@ def perform(session: Session, calendar: WorkingCalendar, letters: Letters, case:
         extension = lifecycle.extend(case, at, user.username, days=days, reason=field("reason"),
                                      ombudsman_details=letters.letterhead.ombudsman_details(),
                                      good_reason=field("good_reason") or None)
-        to_resident(session, case, letters.render("extension", reference=case.reference, reason=extension.reason,
-                                                  new_due=extension.new_due,
-                                                  alternative_formats=case.adjustments_requested),
-                    at, subject, automatic=False)
+        write_to_resident(session, letters, case, "extension", at, subject, automatic=False, reason=extension.reason,
+                          new_due=extension.new_due)
         return f"Extended to {extension.new_due:%d %B %Y}; the resident has been told why."
     if action == "respond":
         remedies = [r for r in form.get("remedies", "").split(",") if r]
@@ -268,30 +259,26 @@ def perform(session: Session, calendar: WorkingCalendar, letters: Letters, case:
         stage = lifecycle.respond(case, at, user.username, outcome=field("outcome") or "", decision=field("decision"),
                                   reasons=field("reasons"), remedies=remedies, remedy_detail=field("remedy_detail"),
                                   actions=plans, handler_id=user.id)
-        to_resident(session, case, letters.render(
-            "response", reference=case.reference, stage=stage.number, definition=stage.definition or "",
-            outcome=Outcome(stage.outcome).value.replace("_", " ") if stage.outcome else "",
-            decision=stage.decision, reasons=stage.reasons,
-            remedies=", ".join(Remedy(r).value.replace("_", " ") for r in stage.remedies),
-            remedy_detail=stage.remedy_detail or "", actions=[p.description for p in plans],
-            alternative_formats=case.adjustments_requested), at, subject, automatic=False)
+        write_to_resident(session, letters, case, "response", at, subject, automatic=False, stage=stage.number,
+                          definition=stage.definition or "", outcome=stage.outcome,
+                          decision=stage.decision, reasons=stage.reasons,
+                          remedies=[Remedy(r).value for r in stage.remedies], remedy_detail=stage.remedy_detail or "",
+                          actions=[p.description for p in plans])
         return "The response has been sent."
     if action == "escalate":
         stage = lifecycle.request_escalation(case, at, user.username)
-        to_resident(session, case, letters.render("escalation_logged", reference=case.reference,
-                                                  acknowledgement_due=stage.acknowledgement_due,
-                                                  alternative_formats=case.adjustments_requested),
-                    at, subject, automatic=False)
+        write_to_resident(session, letters, case, "escalation_logged", at, subject, automatic=False,
+                          acknowledgement_due=stage.acknowledgement_due)
         return "Escalated to stage 2."
     if action == "refuse":
         lifecycle.refuse(case, at, user.username, reason=field("reason"), explanation=field("explanation"))
-        to_resident(session, case, letters.render("refusal", reference=case.reference,
-                                                  explanation=field("explanation"),
-                                                  alternative_formats=case.adjustments_requested),
-                    at, subject, automatic=False)
+        write_to_resident(session, letters, case, "refusal", at, subject, automatic=False,
+                          explanation=field("explanation"))
         return "Refused; the resident has been told why and about the Ombudsman."
     if action == "withdraw":
         lifecycle.withdraw(case, at, user.username, note=field("note"))
-        return "Recorded as withdrawn."
+        if write_to_resident(session, letters, case, "withdrawn", at, subject, automatic=False) is None:
+            return "Recorded as withdrawn. The resident has no address we can write to here: tell them by phone or post."
+        return "Recorded as withdrawn; the resident has been told it is closed and how to complain again."
     lifecycle.close(case, at, user.username)
     return "Closed."

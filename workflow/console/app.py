@@ -47,7 +47,7 @@ from workflow.reports import Period, build_report, teams_of
 from workflow.residents import active_restriction
 from workflow.reviews import confusion, corrections, latest_classification, record_review
 from workflow.users import authenticate
-from workflow.vocabulary import Kind, Outcome, RefusalReason, Remedy, Role, Theme, row_id
+from workflow.vocabulary import AdjustmentKind, Kind, Outcome, RefusalReason, Remedy, Role, Theme, row_id
 
 HERE = Path(__file__).parent
 QUEUE_PAGE = 100  # a page of the queue; an advisor works from the top, and the page stays quick at any size
@@ -355,7 +355,8 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                           actions=allowed(case), stage=stage, draft=residents_words(session, case),
                           days_left=calendar.between(london_date(now()), due) if due else None,
                           outcomes=[o.value for o in Outcome if o != Outcome.WITHDRAWN],
-                          remedies=[r.value for r in Remedy], refusal_reasons=[r.value for r in RefusalReason])
+                          remedies=[r.value for r in Remedy], refusal_reasons=[r.value for r in RefusalReason],
+                          adjustment_kinds=[k.value for k in AdjustmentKind])
 
         return guarded(Role.ADVISOR, work, request)
 
