@@ -296,7 +296,7 @@ class Conversation:
             self._attach(turn, case)
             self._choice(turn, case)
         elif unhappy or asks_how_to_complain(turn.text):
-            self._attach(turn, case)  # 1.5: unhappy with how the request is going
+            self._attach(turn, case)  # 1.5: unhappy with how the request is going, or asking how to complain
             self._offer(turn, case, asked_how=asks_how_to_complain(turn.text))
         else:
             self._attach(turn, case)
