@@ -448,10 +448,11 @@ def test_the_code_s_records_are_made_in_the_console_and_honoured(browser: Any, c
     page.get_by_label("What they told us").fill("Uses a wheelchair; the kitchen floor is her route out")
     page.get_by_role("button", name="Record what they told us").click()
     assert "Recorded what they told us." in page.get_by_role("status").inner_text()
-    page.get_by_label("The adjustment").fill("Letters in large print")
+    page.get_by_label("Which adjustment").select_option("large_print")
+    page.get_by_label("What was agreed, in a few words").fill("Letters in large print")
     page.get_by_label("Review on").first.fill("2027-05-01")
     page.get_by_role("button", name="Record the adjustment").click()
-    assert "Letters in large print" in panel.inner_text()
+    assert "large print" in panel.inner_text() and "Letters in large print" in panel.inner_text()
     assert "Uses a wheelchair" in panel.inner_text()
 
     # acknowledged first: an update interval is agreed when the response will be late
