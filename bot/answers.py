@@ -100,23 +100,20 @@ _NOT_PHONE = re.compile(r"\b(?:(?:don'?t|do not|dont|never|please don'?t|rather 
                         r"(?:can'?t|cannot|can not) (?:hear|use the phone|talk on the phone))\b", re.I)
 _PHONE = re.compile(r"\b(?:phone|call|ring|speak to) me|\b(?:phone|telephone) calls?\b|\bby (?:phone|telephone)\b|"
                     r"\b(?:a|prefer a) (?:call|phone call|ring)\b|\bcall(?:ing)? instead\b", re.I)
-_ADJUSTMENT_PATTERNS: tuple[tuple[AdjustmentKind, re.Pattern[str]], ...] = (
+_PLAIN_ADJUSTMENTS: tuple[tuple[AdjustmentKind, re.Pattern[str]], ...] = (  # the choices that need no detail
     (AdjustmentKind.LARGE_PRINT, re.compile(r"\b(?:large|larger|big|bigger) (?:print|font|text|writing|letters)\b",
                                             re.I)),
     (AdjustmentKind.EASY_READ, re.compile(r"\b(?:easy[- ]read|simple (?:words|english|language)|plain english|"
                                           r"learning (?:disability|difficult(?:y|ies)))\b", re.I)),
     (AdjustmentKind.SIGN_LANGUAGE, re.compile(r"\b(?:bsl|sign language|signer)\b", re.I)),
-    (AdjustmentKind.INTERPRETER, re.compile(r"\b(?:interpret\w*|translat\w*|first language|do not speak english|"
-                                            r"don'?t speak (?:much |good )?english|english is not)\b", re.I)),
-    (AdjustmentKind.NAMED_CONTACT, re.compile(r"\b(?:one person|the same person|same officer|named contact|"
-                                              r"one contact|single (?:point of )?contact)\b", re.I)),
-    (AdjustmentKind.SUPPORTER, re.compile(
-        r"\b(?:my|our) (?:daughter|son|wife|husband|partner|mum|mother|dad|father|sister|brother|carer|advocate|"
-        r"support worker|social worker|key ?worker|friend|neighbour)\b", re.I)),
 )
+_INTERPRETER = re.compile(r"\b(?:interpret\w*|translat\w*|first language|do not speak english|"
+                          r"don'?t speak (?:much |good )?english|english is not)\b", re.I)
+_NAMED_CONTACT = re.compile(r"\b(?:one person|the same person|same officer|named contact|one contact|"
+                            r"single (?:point of )?contact)\b", re.I)
+_CONTACT = re.compile(r"\b(?i:only|just) (?i:deal with|speak to|talk to|contact) ([A-Z][a-z]+(?: [A-Z][a-z]+)?)")
 _SUPPORTER = re.compile(r"\b(?:my|our) (daughter|son|wife|husband|partner|mum|mother|dad|father|sister|brother|carer|"
                         r"advocate|support worker|social worker|key ?worker|friend|neighbour)\b", re.I)
-_CONTACT = re.compile(r"\b(?i:only|just) (?i:deal with|speak to|talk to|contact) ([A-Z][a-z]+(?: [A-Z][a-z]+)?)")
 
 
 def read_adjustments(text: str, language: str | None = None) -> list[dict[str, str | None]]:
@@ -129,26 +126,22 @@ def read_adjustments(text: str, language: str | None = None) -> list[dict[str, s
     words = _words(text)
     if says_nothing_needed(words):
         return []
-    found: list[dict[str, str | None]] = []
+    found: list[tuple[AdjustmentKind, str | None]] = []
     if _NOT_PHONE.search(words):
-        found.append({"kind": AdjustmentKind.WRITING_ONLY.value, "detail": None})
+        found.append((AdjustmentKind.WRITING_ONLY, None))
     elif _PHONE.search(words):
-        found.append({"kind": AdjustmentKind.PHONE.value, "detail": None})
+        found.append((AdjustmentKind.PHONE, None))
+    found += [(kind, None) for kind, pattern in _PLAIN_ADJUSTMENTS if pattern.search(words)]
     named = _LANGUAGE.search(words)
-    for kind, pattern in _ADJUSTMENT_PATTERNS:
-        contact = _CONTACT.search(words) if kind == AdjustmentKind.NAMED_CONTACT else None
-        if not pattern.search(words) and not (kind == AdjustmentKind.INTERPRETER and named) and contact is None:
-            continue
-        detail: str | None = None
-        if kind == AdjustmentKind.INTERPRETER:
-            detail = named.group(1).title() if named else _LANGUAGE_NAMES.get(language or "", language)
-        elif kind == AdjustmentKind.SUPPORTER:
-            supporter = _SUPPORTER.search(words)
-            detail = f"your {supporter.group(1).lower()}" if supporter else None
-        elif kind == AdjustmentKind.NAMED_CONTACT:
-            detail = contact.group(1) if contact else None
-        found.append({"kind": kind.value, "detail": detail})
-    return found or [{"kind": AdjustmentKind.OTHER.value, "detail": None}]
+    if named or _INTERPRETER.search(words):
+        found.append((AdjustmentKind.INTERPRETER,
+                      named.group(1).title() if named else _LANGUAGE_NAMES.get(language or "", language)))
+    contact = _CONTACT.search(words)
+    if contact or _NAMED_CONTACT.search(words):
+        found.append((AdjustmentKind.NAMED_CONTACT, contact.group(1) if contact else None))
+    if supporter := _SUPPORTER.search(words):
+        found.append((AdjustmentKind.SUPPORTER, f"your {supporter.group(1).lower()}"))
+    return [{"kind": kind.value, "detail": detail} for kind, detail in found or [(AdjustmentKind.OTHER, None)]]
 
 
 # "How do I make a complaint?", "is there a form to complain", "who do I complain to", "can I

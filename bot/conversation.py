@@ -267,6 +267,7 @@ class Conversation:
         """A message that belongs to a case the resident already has."""
         suggestion, status = turn.suggestion, case.status
         unhappy = suggestion is not None and (suggestion.offer_choice or suggestion.flags.escalation)
+        asked_how = asks_how_to_complain(turn.text)
         if case.kind == Kind.COMPLAINT:
             if status == ComplaintStatus.STAGE1_RESPONDED and unhappy:
                 self._escalate(turn, case)
@@ -295,9 +296,9 @@ class Conversation:
                 case.choice_offered_at = turn.at
             self._attach(turn, case)
             self._choice(turn, case)
-        elif unhappy or asks_how_to_complain(turn.text):
+        elif unhappy or asked_how:
             self._attach(turn, case)  # 1.5: unhappy with how the request is going, or asking how to complain
-            self._offer(turn, case, asked_how=asks_how_to_complain(turn.text))
+            self._offer(turn, case, asked_how=asked_how)
         else:
             self._attach(turn, case)
             self._reply(turn, case, "added_to_case", complaint=False, hazard=self._hazard(turn, case))
@@ -322,7 +323,7 @@ class Conversation:
             lifecycle.log_stage1(case, turn.message.received_at, turn.at, BOT)
             case.awaiting = Awaiting.OUTCOME.value
             self._reply(turn, case, "complaint_logged", **self._dates(case), request_reference=None,
-                        escalation_requested=False, hazard=case.hazard)
+                        hazard=case.hazard)
         elif (suggestion is not None and suggestion.offer_choice) or asked_how:
             self._offer(turn, case, asked_how=asked_how)
         else:
@@ -344,7 +345,7 @@ class Conversation:
         self._attach(turn, case)
         return case
 
-    def _offer(self, turn: Turn, case: Case, asked_how: bool = False) -> None:
+    def _offer(self, turn: Turn, case: Case, asked_how: bool) -> None:
         """Code 1.3: the choice, in the resident's channel, recorded with the time it was offered.
         `asked_how`: they asked how to complain, so the letter answers that rather than saying sorry."""
         if case.kind == Kind.COMPLAINT:
@@ -405,7 +406,7 @@ class Conversation:
             complaint.choice_answer, complaint.choice_answered_at = ChoiceAnswer.COMPLAINT.value, turn.at
             complaint.awaiting = Awaiting.OUTCOME.value
             self._reply(turn, complaint, "complaint_logged", **self._dates(complaint),
-                        request_reference=request_reference, escalation_requested=False, hazard=complaint.hazard)
+                        request_reference=request_reference, hazard=complaint.hazard)
             return
         if case.kind == Kind.COMPLAINT:  # the same case goes on as a request, under the reference they were given
             lifecycle.decline(case, turn.at, BOT)

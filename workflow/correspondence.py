@@ -40,27 +40,6 @@ def residents_words(session: Session, case: Case) -> str:
     return text if len(text) <= DEFINITION_CHARS else text[:DEFINITION_CHARS].rsplit(" ", 1)[0] + " ..."
 
 
-def _last_from_resident(session: Session, case: Case) -> Message | None:
-    return session.scalar(select(Message).where(Message.case_id == case.id,
-                                                Message.direction == Direction.INBOUND.value,
-                                                Message.sender.is_not(None), Message.quiet.is_(False))
-                          .order_by(Message.received_at.desc(), Message.id.desc()))
-
-
-def to_resident(session: Session, case: Case, text: str, at: dt.datetime, subject: str,
-                automatic: bool = True, options: Sequence[str] = ()) -> int | None:
-    """Queue a letter and return its message's id; None when the resident has only spoken to us (the
-    advisor sends it by post or phone)."""
-    last = _last_from_resident(session, case)
-    if last is None or last.sender is None:
-        return None
-    chat = last.channel in CHAT_CHANNELS
-    return outbox.enqueue(session, channel=last.channel, address=last.sender, text=text, at=at, case=case,
-                          subject=subject if chat else outbox.reply_subject(last.subject, subject),
-                          in_reply_to=None if chat else last.external_id, references=list(last.references),
-                          automatic=automatic, options=options if chat else ())
-
-
 def own_words(session: Session, case: Case, definition: str) -> bool:
     """Whether a definition is the resident's words as drafted: only then may a letter say so."""
     if definition == SPOKEN:
@@ -105,9 +84,18 @@ def letter_values(session: Session, case: Case | None, channel: str, address: st
 
 def write_to_resident(session: Session, letters: Letters, case: Case, letter: str, at: dt.datetime, subject: str,
                       automatic: bool = True, options: Sequence[str] = (), **values: object) -> int | None:
-    """Render a letter for the channel the resident last wrote from and queue it (to_resident)."""
-    last = _last_from_resident(session, case)
+    """Render a letter for the channel the resident last wrote from, threaded to that message, and
+    queue it; its message's id, or None when the resident has only spoken to us (the advisor sends
+    it by post or phone)."""
+    last = session.scalar(select(Message).where(Message.case_id == case.id,
+                                                Message.direction == Direction.INBOUND.value,
+                                                Message.sender.is_not(None), Message.quiet.is_(False))
+                          .order_by(Message.received_at.desc(), Message.id.desc()))
     if last is None or last.sender is None:
         return None
     text = letters.render(letter, **{**letter_values(session, case, last.channel, last.sender), **values})
-    return to_resident(session, case, text, at, subject, automatic=automatic, options=options)
+    chat = last.channel in CHAT_CHANNELS
+    return outbox.enqueue(session, channel=last.channel, address=last.sender, text=text, at=at, case=case,
+                          subject=subject if chat else outbox.reply_subject(last.subject, subject),
+                          in_reply_to=None if chat else last.external_id, references=list(last.references),
+                          automatic=automatic, options=options if chat else ())

@@ -28,11 +28,11 @@ _DAY = dt.date(2026, 12, 4)
 # Every name any letter may use, with a plausible value: the editor's preview and check use them.
 # What every letter is given unless its caller says otherwise: the channel's form (chat: short, no
 # letterhead; the Ombudsman's line once a conversation), the agreed adjustments it follows, the hazard.
-DEFAULTS: dict[str, Any] = dict(chat=False, ombudsman_told=False, adjustments=[], hazard="none", asked_how=False)
+DEFAULTS: dict[str, Any] = dict(chat=False, ombudsman_told=False, adjustments=[], hazard="none")
 SAMPLE_VALUES: dict[str, Any] = dict(
     DEFAULTS,
     reference="CMP-2026-00007", team="Repairs", language=None, acknowledgement_due=_DAY,
-    response_due=_DAY, request_reference=None, escalation_requested=False, asked_help=False, complaint=True,
+    response_due=_DAY, request_reference=None, asked_how=False, asked_help=False, complaint=True,
     contact=None, found=["CMP-2026-00007: complaint at stage 1."], asked="CMP-2026-00008", stage=1,
     definition="The kitchen doors were left hanging off.", outcomes_sought="New doors", responsible_for="Repairs",
     not_responsible_for="", auto=True, own_words=True, outcome="upheld",

@@ -158,7 +158,7 @@ class Adjustment(Base):
     __tablename__ = "adjustments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)  # read for every letter
     description: Mapped[str] = mapped_column(StorableText)
     kind: Mapped[str] = mapped_column(StorableString(20), default="other")  # AdjustmentKind: what letters follow
     detail: Mapped[str | None] = mapped_column(StorableText)  # the language, or who the contact or supporter is

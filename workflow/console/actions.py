@@ -111,7 +111,7 @@ def tell_about_change(session: Session, calendar: WorkingCalendar, letters: Lett
     if changed.offered:
         case.awaiting = Awaiting.CHOICE.value  # their next words are read as the answer, as when the bot offers
         write_to_resident(session, letters, case, "choice", at, f"Your message {case.reference}", automatic=False,
-                          options=CHOICE_OPTIONS, hazard=case.hazard)
+                          options=CHOICE_OPTIONS, hazard=case.hazard, asked_how=False)
         return "Corrected to a complaint: the resident has been offered the choice (Code 1.3)."
     if changed.logged:
         stage = case.stage_record(1)
@@ -120,7 +120,7 @@ def tell_about_change(session: Session, calendar: WorkingCalendar, letters: Lett
         write_to_resident(session, letters, case, "complaint_logged", at, f"Your complaint {case.reference}",
                           automatic=False, acknowledgement_due=stage.acknowledgement_due,
                           response_due=calendar.add(stage.acknowledgement_due, RESPOND_WITHIN[1]),
-                          escalation_requested=False, request_reference=None, hazard=case.hazard)
+                          request_reference=None, hazard=case.hazard)
         return "Corrected to a complaint and logged at stage 1: they had asked to complain."
     if changed.ended_complaint_told:
         write_to_resident(session, letters, case, "not_a_complaint", at, f"Your message {case.reference}",

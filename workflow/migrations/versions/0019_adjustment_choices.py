@@ -1,4 +1,5 @@
-"""adjustments as choices: adjustments.kind and .detail beside the words, cases.adjustments_asked
+"""adjustments as choices: adjustments.kind and .detail beside the words, cases.adjustments_asked; every
+letter reads the resident's adjustments, so they are indexed by resident
 
 Revision ID: 0019
 Revises: 0018
@@ -21,9 +22,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column('words', sa.Text(), nullable=True))
     with op.batch_alter_table('cases') as batch:
         batch.add_column(sa.Column('adjustments_asked', sa.JSON(), nullable=True))
+    op.create_index('ix_adjustments_resident_id', 'adjustments', ['resident_id'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_adjustments_resident_id', table_name='adjustments')
     with op.batch_alter_table('cases') as batch:
         batch.drop_column('adjustments_asked')
     with op.batch_alter_table('adjustments') as batch:
