@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from bot import assessment_cli
 from bot.context import Context
 from bot.settings import Settings
 from workflow.calendar import Nation, WorkingCalendar
@@ -23,6 +24,7 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 users_app = typer.Typer(help="Console users.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+assessment_cli.register(app)
 
 log = logging.getLogger("triage")
 
@@ -71,6 +73,27 @@ def db_upgrade() -> None:
     typer.echo(f"database at the latest schema ({context.engine.dialect.name})")
 
 
+FIRST_USER = ".venv/bin/triage users add YOUR-NAME --role admin"
+
+
+def _fail(error: Exception) -> typer.Exit:
+    """A refused argument: one line on stderr and exit status 2 (the caller raises what this returns)."""
+    typer.echo(f"error: {error}", err=True)
+    return typer.Exit(2)
+
+
+def _new_password() -> str:
+    """Asked twice, without echo, only once every other argument has been checked."""
+    from workflow.users import check_password
+
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        check_password(password)
+    except DomainError as error:
+        raise _fail(error) from None
+    return password
+
+
 @users_app.command("add")
 def users_add(
     name: str,
@@ -80,18 +103,95 @@ def users_add(
                                                   "the team's supervisors")] = None,
 ) -> None:
     """Add a console user; asks for the password (at least 12 characters)."""
-    from workflow.users import add_user
+    from workflow.reports import teams_of
+    from workflow.users import add_user, check_name_free, new_user
 
-    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = Settings()
+    teams = teams_of(settings.team_for)
+    try:
+        fields = new_user(name, role, email, team, teams)  # a mistyped role is told before the password is asked
+    except DomainError as error:
+        raise _fail(error) from None
+    context = Context(settings)
+    context.migrate()
+    try:
+        with context.sessions() as session:
+            check_name_free(session, fields.username)
+        password = _new_password()
+        with context.sessions.begin() as session:
+            user = add_user(session, fields.username, fields.role, password, utcnow(), actor="cli",
+                            email=fields.email, team=fields.team, teams=teams)
+            typer.echo(f"added {user.username} ({user.role})")
+    except DomainError as error:
+        raise _fail(error) from None
+
+
+@users_app.command("list")
+def users_list(
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per user")] = False,
+) -> None:
+    """Every console user: name, role, team, email, and whether they can sign in (never a password)."""
+    from workflow.users import all_users
+
+    context = _context()
+    context.migrate()
+    with context.sessions() as session:
+        rows = [{"name": u.username, "role": u.role, "team": u.team, "email": u.email, "active": u.active}
+                for u in all_users(session)]
+    if as_json:
+        for row in rows:
+            _print_json(row)
+        return
+    if not rows:
+        typer.echo(f"no console users yet; create the first (it asks for a password): {FIRST_USER}")
+        return
+    table = [("name", "role", "team", "email", "active")] + [
+        (str(r["name"]), str(r["role"]), str(r["team"] or "-"), str(r["email"] or "-"),
+         "yes" if r["active"] else "no (removed)") for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for row in table:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+
+
+@users_app.command("remove")
+def users_remove(name: str) -> None:
+    """Stop a user signing in, and end their console sessions now.
+
+    The user is marked inactive rather than deleted: the cases, stages and reviews they worked on
+    and the audit trail keep their name."""
+    from workflow.users import remove_user
+
     context = _context()
     context.migrate()
     try:
         with context.sessions.begin() as session:
-            user = add_user(session, name, role, password, utcnow(), actor="cli", email=email, team=team)
-            typer.echo(f"added {user.username} ({user.role})")
-    except (DomainError, ValueError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+            ended = remove_user(session, name, utcnow(), actor="cli")
+    except DomainError as error:
+        raise _fail(error) from None
+    typer.echo(f"removed {name.strip()}: they can no longer sign in ({_sessions(ended)} ended); their name stays "
+               "on the cases and records they worked on")
+
+
+@users_app.command("reset-password")
+def users_reset_password(name: str) -> None:
+    """Give a user a new password (asked twice, at least 12 characters); their console sessions end."""
+    from workflow.users import active_user, set_password
+
+    context = _context()
+    context.migrate()
+    try:
+        with context.sessions() as session:
+            active_user(session, name)  # an unknown name is told before the password is asked
+        password = _new_password()
+        with context.sessions.begin() as session:
+            ended = set_password(session, name, password, utcnow(), actor="cli")
+    except DomainError as error:
+        raise _fail(error) from None
+    typer.echo(f"password changed for {name.strip()} ({_sessions(ended)} ended: they sign in again)")
+
+
+def _sessions(n: int) -> str:
+    return f"{n} console session{'' if n == 1 else 's'}"
 
 
 @app.command("import")
@@ -150,21 +250,36 @@ def _reused_id(context: Context, message_id: int) -> bool:
 
 def _say_where(context: Context, roles: frozenset[str]) -> None:
     """Once serving: where the console, the chat and the mail are, and the first user's command if none exists yet."""
-    from sqlalchemy import func, select
-
-    from workflow.models import User
-
     settings = context.settings
     web = f"http://{settings.web_host}:{settings.web_port}"
     typer.echo(f"Ready. Console: {web}/console/   Web chat: {web}/chat")
     if "smtp" in roles:
         typer.echo(f"Mail for {', '.join(settings.accepted_mail_domains)}: SMTP on "
                    f"{settings.smtp_host}:{settings.smtp_port}")
+    if not _anyone_can_sign_in(context):
+        typer.echo(f"No console user yet. Create the first one (it asks for a password): {FIRST_USER}")
+
+
+def _users_known(context: Context) -> bool | None:
+    """Whether anyone can sign in, or None when this directory has no database to ask: a demo run
+    from another folder must not leave an empty database there."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = make_url(context.settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        return None
+    try:
+        return _anyone_can_sign_in(context)
+    except SQLAlchemyError:
+        return None
+
+
+def _anyone_can_sign_in(context: Context) -> bool:
+    from workflow.users import anyone_can_sign_in
+
     with context.sessions() as session:
-        users = session.scalar(select(func.count(User.id))) or 0
-    if not users:
-        typer.echo("No console user yet. Create the first one (it asks for a password): "
-                   ".venv/bin/triage users add YOUR-NAME --role admin")
+        return anyone_can_sign_in(session)
 
 
 @app.command()
@@ -246,7 +361,8 @@ def demo() -> None:
     """Send about 30 example messages through the running product: email by SMTP, chat over HTTP."""
     from bot import demo as examples
 
-    settings = Settings()
+    context = _context()
+    settings = context.settings
     web_url = f"http://{settings.web_host}:{settings.web_port}"
     try:
         counts = examples.run(settings.smtp_host, settings.smtp_port, settings.landlord_email, web_url)
@@ -254,8 +370,37 @@ def demo() -> None:
         typer.echo(f"error: cannot reach the running product ({error}); start it first with `make run`", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"sent {counts['email']} emails to {settings.smtp_host}:{settings.smtp_port} and "
-               f"{counts['webchat']} chat messages to {web_url}/chat; replies are in "
-               f"{settings.data_dir / 'outgoing'} (or your outbound SMTP server)")
+               f"{counts['webchat']} chat messages to {web_url}/chat; the bot answers them within a minute.")
+    for line in _where_to_look(context, web_url):
+        typer.echo(line)
+
+
+def _where_to_look(context: Context, web_url: str) -> list[str]:
+    """What a newcomer opens after the demo: without this they had the folder of replies and
+    nothing to say that the queue needs a user, or how to make one."""
+    from urllib.parse import urlsplit
+
+    settings = context.settings
+    if settings.outbound_smtp_url:
+        relay = urlsplit(settings.outbound_smtp_url)  # host and port only: the URL may hold the relay's password
+        replies = f"sent through the outbound SMTP server {relay.hostname}" + (f":{relay.port}" if relay.port else "")
+    else:
+        replies = (f"{(settings.data_dir / 'outgoing').resolve()}/, one .eml file each, "
+                   "named by time (UTC) and case reference")
+    advisor = ".venv/bin/triage users add YOUR-NAME --role advisor"
+    known = _users_known(context)
+    if known:
+        sign_in = f"Sign in to the console as an advisor (or a supervisor or admin); to add an advisor: {advisor}"
+    elif known is None:
+        sign_in = f"The console needs a user to sign in; to create an advisor (it asks for a password): {advisor}"
+    else:
+        sign_in = (f"No console user yet: the queue needs one to sign in. Create an advisor (it asks for a "
+                   f"password): {advisor}")
+    return ["Where to look:",
+            f"  the queue of cases:  {web_url}/console/",
+            f"  the web chat:        {web_url}/chat",
+            f"  the replies:         {replies}",
+            sign_in]
 
 
 @app.command()

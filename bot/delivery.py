@@ -19,7 +19,8 @@ def email_sender(context: Context) -> Send:
         mail = OutboundEmail(key=delivery.key, to=delivery.address, subject=delivery.subject or settings.landlord_name,
                              text=delivery.text, reference=delivery.reference, in_reply_to=delivery.in_reply_to,
                              references=delivery.references, automatic=delivery.automatic)
-        transport.send(build(mail, settings.landlord_email, settings.landlord_name, context.now()))
+        transport.send(build(mail, settings.landlord_email, settings.landlord_name, context.now()),
+                       reference=delivery.reference)
 
     return send
 

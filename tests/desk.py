@@ -19,6 +19,7 @@ from bot.service import tick
 from bot.settings import Settings
 from classifier.model import TriageModel
 from intake.email.parse import parse
+from intake.email.send import dropped_copies
 from workflow import cases
 from workflow.models import Case, Message
 from workflow.vocabulary import Direction
@@ -66,7 +67,7 @@ class Desk:
             self.seen = session.scalar(select(func.max(Message.id))) or 0
         mails = []
         for key in keys:
-            (path,) = (self.context.settings.data_dir / "outgoing").glob(f"{key}_*.eml")
+            (path,) = dropped_copies(self.context.settings.data_dir / "outgoing", key)
             mails.append(email.message_from_bytes(path.read_bytes(), policy=policy.default))
         return mails
 

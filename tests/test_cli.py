@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from email.message import EmailMessage
@@ -138,7 +139,9 @@ def test_make_run_then_demo_then_a_resident_emails_and_answers_complaint(tmp_pat
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError(f"triage run did not serve /healthz: {log.read_text()[-3000:]}") from None
                 time.sleep(0.2)
-        assert "building the model: reading" in log.read_text(), "the first start says what it is doing"
+        building = log.read_text()
+        assert "building the model: reading" in building, "the first start says what it is doing"
+        assert re.search(r"building the model: .+ \(\d+%, about \d+ s left\)", building), "and how long is left"
         assert body == {"status": "ok", "database": "sqlite"}
         said = log.read_text()
         assert f"Console: http://127.0.0.1:{port}/console/" in said and f"Web chat: http://127.0.0.1:{port}/chat" in said
@@ -151,6 +154,11 @@ def test_make_run_then_demo_then_a_resident_emails_and_answers_complaint(tmp_pat
         demo = subprocess.run([TRIAGE, "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
         assert demo.returncode == 0, demo.stderr
         assert "sent 22 emails" in demo.stdout and "8 chat messages" in demo.stdout
+        said = demo.stdout  # where to look next, and that the queue needs a user to sign in
+        assert f"the queue of cases:  http://127.0.0.1:{port}/console/" in said
+        assert f"the web chat:        http://127.0.0.1:{port}/chat" in said
+        assert f"the replies:         {tmp_path / 'data' / 'outgoing'}/" in said
+        assert "No console user yet" in said and ".venv/bin/triage users add YOUR-NAME --role advisor" in said
 
         outgoing = tmp_path / "data" / "outgoing"
         with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
@@ -166,6 +174,10 @@ def test_make_run_then_demo_then_a_resident_emails_and_answers_complaint(tmp_pat
         acknowledgement = _mail_to(outgoing, "new.user@example.net", "is logged")
         text = acknowledgement.get_body(("plain",)).get_content()
         assert "Your complaint CMP-" in text
+        complaint = re.search(r"CMP-\d{4}-\d{5}", text).group(0)  # type: ignore[union-attr]
+        names = sorted(path.name for path in outgoing.glob("*.eml"))
+        assert [name for name in names if f"_{complaint}_" in name], f"a listing shows each reply's case: {names}"
+        assert all(re.fullmatch(r"\d{8}-\d{6}_[A-Za-z0-9.-]+_out-[0-9a-f]{32}\.eml", name) for name in names), names
         assert " at the latest" in text and "We will contact you by " in text
 
         engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'triage.sqlite3'}")
@@ -283,8 +295,11 @@ def test_a_second_run_on_the_same_sqlite_directory_stops_with_one_line(tmp_path:
         first.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_sigterm_while_the_first_start_builds_the_model_stops_within_seconds(tmp_path: Path) -> None:
-    """systemd's stop used to wait until training had finished; now the build is a child process."""
+    """systemd's stop used to wait until training had finished; now the build is a child process.
+    The next start builds the whole model again, from the first step, and the model it leaves is
+    the one every later start loads."""
     import signal
     import time
 
@@ -309,8 +324,31 @@ def test_sigterm_while_the_first_start_builds_the_model_stops_within_seconds(tmp
         process.kill()
     assert process.returncode == 0, rest
     assert "stopped while building the model" in rest
-    assert not (tmp_path / "data" / "model" / "triage.skops").exists()
+    model_dir = tmp_path / "data" / "model"
+    assert not model_dir.exists() or not list(model_dir.iterdir()), "nothing half-built is left for a start to load"
     assert "building the model from" in "".join(lines)
+
+    log = tmp_path / "second-start.log"  # a file: an unread pipe fills and blocks the product
+    again = subprocess.Popen([TRIAGE, "run", "--only", "worker"], env=env, cwd=tmp_path, stdout=log.open("w"),
+                             stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 600  # a whole build: about 80 s on two idle cores
+        while not re.search(r"model \S+ ready", log.read_text()):
+            assert again.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+    finally:
+        again.terminate()
+        again.wait(timeout=30)
+    second = log.read_text()
+    assert "building the model: reading" in second and "(0%)" in second, "built from the first step, not resumed"
+    assert "building the model: fitting the final model" in second and "model built in" in second
+    assert [path.name for path in model_dir.iterdir()] == ["triage.skops"]
+    built = (model_dir / "triage.skops").stat().st_mtime_ns
+    third = subprocess.run([TRIAGE, "classify", "--json", "The boiler has broken and we have no heating."],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert third.returncode == 0, third.stderr
+    assert '"kind": ' in third.stdout
+    assert (model_dir / "triage.skops").stat().st_mtime_ns == built, "the model is whole: nothing rebuilt it"
 
 
 def test_the_access_log_keeps_no_search_terms_and_the_route_list_is_not_public(tmp_path: Path) -> None:

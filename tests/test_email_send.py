@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from intake.email.parse import parse
-from intake.email.send import OutboundEmail, Sender, build
+from intake.email.send import OutboundEmail, Sender, build, remove_dropped
 from tests.servers import free_port
 
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
@@ -68,11 +68,55 @@ def test_a_refused_connection_raises_so_the_outbox_retries() -> None:
             build(REPLY, "housing@example.org", "H", NOW))
 
 
-def test_without_a_server_mail_is_written_as_eml_files(tmp_path: Path) -> None:
-    Sender(None, tmp_path / "outbox").send(build(REPLY, "housing@example.org", "H", NOW))
+def test_without_a_server_mail_is_written_as_eml_files_named_by_time_and_case(tmp_path: Path) -> None:
+    Sender(None, tmp_path / "outbox").send(build(REPLY, "housing@example.org", "H", NOW), reference=REPLY.reference)
     [written] = list((tmp_path / "outbox").iterdir())
-    assert written.name == "outbox-42_example.org.eml"
+    assert written.name == "20261123-100000_CMP-2026-00042_outbox-42.eml"
     assert parse(written.read_bytes()).external_id == "<outbox-42@example.org>"
+
+
+def test_a_listing_of_the_folder_reads_in_the_order_the_letters_were_written(tmp_path: Path) -> None:
+    """An IT officer listing the folder saw `out-<hex>_example.org.eml` names: no time, no case."""
+    folder = tmp_path / "outgoing"
+    letters = [(OutboundEmail(key=f"out-{n}", to="jo@example.net", subject="Your message", text="Received.",
+                              reference=reference), NOW + dt.timedelta(minutes=minutes))
+               for n, (reference, minutes) in enumerate([("SR-2026-00003", 90), ("CMP-2026-00007", 5), (None, 30)])]
+    for mail, at in letters:
+        Sender(None, folder).send(build(mail, "housing@example.org", "H", at), reference=mail.reference)
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "20261123-100500_CMP-2026-00007_out-1.eml", "20261123-103000_no-case_out-2.eml",
+        "20261123-113000_SR-2026-00003_out-0.eml"]
+
+
+def test_a_letter_sent_again_after_a_crash_is_not_written_twice(tmp_path: Path) -> None:
+    """The worker can die between writing the file and recording it as sent; the outbox then sends
+    it again, later, under the same key. The time in the name must not make that a second copy."""
+    folder = tmp_path / "outgoing"
+    Sender(None, folder).send(build(REPLY, "housing@example.org", "H", NOW), reference=REPLY.reference)
+    later = NOW + dt.timedelta(minutes=5)
+    Sender(None, folder).send(build(REPLY, "housing@example.org", "H", later), reference=REPLY.reference)
+    assert [path.name for path in folder.iterdir()] == ["20261123-100000_CMP-2026-00042_outbox-42.eml"]
+
+
+def test_a_reference_cannot_reach_outside_the_folder_or_break_the_name(tmp_path: Path) -> None:
+    folder = tmp_path / "outgoing"
+    Sender(None, folder).send(build(REPLY, "housing@example.org", "H", NOW), reference="../../etc/pass_wd x")
+    [written] = list(folder.iterdir())
+    assert written.name == "20261123-100000_..-..-etc-pass-wd-x_outbox-42.eml"
+    assert remove_dropped(folder, ["outbox-42"]) == 1 and not list(folder.iterdir())
+
+
+def test_purge_removes_a_message_s_copies_under_the_new_name_and_the_old(tmp_path: Path) -> None:
+    """Copies written before the names began with the time are called `<key>_<domain>.eml`."""
+    folder = tmp_path / "outgoing"
+    Sender(None, folder).send(build(REPLY, "housing@example.org", "H", NOW), reference=REPLY.reference)
+    (folder / "outbox-7_example.org.eml").write_bytes(b"an older copy")
+    (folder / "outbox-420_example.org.eml").write_bytes(b"someone else's")
+    Sender(None, folder).send(build(OutboundEmail(key="x_outbox-42", to="a@b.c", subject="s", text="t"),
+                                    "housing@example.org", "H", NOW), reference="ENQ-2026-00001")
+    assert remove_dropped(folder, ["outbox-42", "outbox-7"]) == 2
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "20261123-100000_ENQ-2026-00001_x_outbox-42.eml", "outbox-420_example.org.eml"]
 
 
 def test_only_smtp_urls_are_accepted() -> None:

@@ -338,3 +338,93 @@ def test_the_command_prints_json_csv_and_html(tmp_path, monkeypatch) -> None:  #
     assert result.exit_code == 0 and result.output.lstrip().startswith("<!doctype html>")
     result = runner.invoke(app, ["report", "--from", "2027-04-01", "--to", "2026-04-01"])
     assert result.exit_code == 2 and "ends" in result.output
+
+
+# -- The report's sections on learning, service improvements and the Ombudsman's findings (8.1 c, d) --
+
+
+def _complaint(session: Session, received: dt.date) -> Case:
+    from sqlalchemy import select
+
+    return session.scalars(select(Case).where(Case.received_on == received)).one()
+
+
+@pytest.fixture
+def improved(year: Session) -> Session:
+    from workflow import improvements
+    from workflow.findings import record_finding
+    from workflow.learning import record_learning
+
+    c1, c7, c4 = (_complaint(year, COMPLAINTS[name].received) for name in ("c1", "c7", "c4"))
+    c19 = _complaint(year, ABOUT_REQUESTS["c19"][1].received)
+    bo = year.query(User).filter_by(username="bo").one()
+    texts = improvements.create(year, title="Text residents the day before a <repair> appointment", team="Repairs",
+                                owner_id=bo.id, due_on=D(2026, 11, 30), actor="bo", at=at(D(2026, 10, 20)),
+                                complaints=[c1, c7, c19])
+    improvements.set_status(year, texts, "done", "bo", at(D(2026, 12, 1)), evidence="Texts sent since 1 December")
+    improvements.create(year, title="ASB case reviews every two weeks", team="ASB", owner_id=None,
+                        due_on=D(2027, 6, 30), actor="bo", at=at(D(2026, 8, 1)), complaints=[c4])
+    for case, stage, causes in ((c1, 1, ["repair_not_done"]), (c7, 1, ["appointment_missed", "contractor"]),
+                                (c7, 2, ["appointment_missed"]), (c4, 1, ["reports_not_acted_on"])):
+        record_learning(year, case, stage, causes, "", "bo", at(D(2027, 3, 1)))
+    record_finding(year, bo, at(D(2026, 11, 25)), ombudsman_reference="202612345", decided_on=D(2026, 11, 20),
+                   finding="non_compliance", provisions=["6.2", "6.3"], summary="Late acknowledgements", case=c7)
+    record_finding(year, bo, at(D(2027, 4, 25)), ombudsman_reference="202700001", decided_on=D(2027, 4, 20),
+                   finding="maladministration", summary="After the year")
+    year.commit()
+    return year
+
+
+def test_an_improvement_from_three_complaints_appears_once_with_all_three(improved: Session) -> None:
+    refs = [_complaint(improved, day).reference for day in (COMPLAINTS["c1"].received, COMPLAINTS["c7"].received,
+                                                            ABOUT_REQUESTS["c19"][1].received)]
+    r = report(improved)
+    made = r["improvements"]["made"]
+    assert list(made) == ["IMP-2026-00001"] and made["IMP-2026-00001"]["complaints"] == refs
+    assert made["IMP-2026-00001"]["done_on"] == "2026-12-01" and made["IMP-2026-00001"]["status"] == "done"
+    assert list(r["improvements"]["planned"]) == ["IMP-2026-00002"]
+    assert (r["improvements"]["made_total"], r["improvements"]["planned_total"],
+            r["improvements"]["complaints_behind_them"]) == (1, 1, 4)
+    html = to_html(r)
+    assert html.count("IMP-2026-00001") == 1 and ", ".join(refs) in html
+    assert "&lt;repair&gt;" in html and "<repair>" not in html
+    rows = [row for row in csv.DictReader(io.StringIO(to_csv(r)))
+            if row["table"] == "improvements / made / IMP-2026-00001 / complaints"]
+    assert [row["value"] for row in rows] == refs
+
+
+def test_learning_by_theme_and_the_ombudsmans_findings_in_every_form(improved: Session) -> None:
+    r = report(improved)
+    # Upheld or partly upheld answers in the year: c1, c2, c4, c7, c13, c19 at stage 1, c6 and c7 at stage 2.
+    assert (r["learning"]["upheld_stages"], r["learning"]["recorded"]) == (8, 4)
+    assert len(r["learning"]["not_recorded"]) == 4
+    assert r["learning"]["by_theme"] == {
+        "repairs": {"stages": 3, "causes": {"Appointment missed or not made": 2, "Contractor's work or conduct": 1,
+                                            "Repair not done": 1}},
+        "asb": {"stages": 1, "causes": {"Reports not acted on": 1}}}
+    found = r["ombudsman_findings"]
+    assert (found["total"], found["non_compliance"]) == (1, 1)  # the April 2027 one is after the year
+    assert found["findings"]["202612345"]["provisions"] == ["6.2", "6.3"]
+    assert found["findings"]["202612345"]["complaint"] == _complaint(improved, COMPLAINTS["c7"].received).reference
+    html = to_html(r)
+    assert re.search(r"<th scope=\"row\">repairs</th><td class=\"num\">3</td><td>Appointment missed or not made "
+                     r"\(2\); Contractor&#39;s work or conduct \(1\); Repair not done \(1\)</td>", html)
+    assert "202612345" in html and "non compliance" in html and "202700001" not in html
+    table = {(row["table"], row["row"]): row["value"] for row in csv.DictReader(io.StringIO(to_csv(r)))}
+    assert table[("ombudsman_findings", "non_compliance")] == "1"
+    assert table[("learning / by_theme / repairs", "stages")] == "3"
+    assert json.loads(json.dumps(r))["learning"]["by_theme"]["asb"]["stages"] == 1
+
+
+def test_an_improvement_done_after_the_year_shows_as_it_stood_at_the_years_end(improved: Session) -> None:
+    from workflow import improvements
+
+    asb = improvements.by_reference(improved, "IMP-2026-00002")
+    assert asb is not None
+    improvements.set_status(improved, asb, "in_progress", "bo", at(D(2027, 1, 5)))
+    improvements.set_status(improved, asb, "done", "bo", at(D(2027, 4, 20)), evidence="Reviews every fortnight")
+    improved.commit()
+    planned = report(improved)["improvements"]["planned"]["IMP-2026-00002"]
+    assert (planned["status"], planned["done_on"], planned["evidence"]) == ("in_progress", None, None)
+    april = build_report(improved, Period(D(2027, 4, 1), D(2027, 4, 30)), CAL, homes_owned=0, landlord="x")
+    assert list(april["improvements"]["made"]) == ["IMP-2026-00002"]

@@ -14,9 +14,11 @@ from intake.email.parse import parse
 from tests.desk import Desk, reference_in
 from tests.servers import TRIAGE, triage_env
 from workflow import cases
+from workflow.blocks import record_block
 from workflow.inbox import attachment_bytes
+from workflow.learning import record_learning
 from workflow.lifecycle import ComplaintLifecycle
-from workflow.models import Attachment, AuditEvent, ContactPoint, Disclosure, Message, Resident
+from workflow.models import Attachment, AuditEvent, CaseBlock, ComplaintLearning, ContactPoint, Disclosure, Message, Resident
 from workflow.reports import Period, build_report
 from workflow.retention import PURGED
 
@@ -52,6 +54,9 @@ def _complaint_with_a_photo(desk: Desk) -> str:
         life.respond(case, desk.clock + dt.timedelta(days=8), "advisor", outcome="upheld",
                      decision="Upheld", reasons="The first treatment did not deal with the cause",
                      remedies=["apology"], remedy_detail="An apology to Ms Jones")
+        record_learning(session, case, 1, ["cause_not_treated"], "Ms Jones had to ring three times", "advisor",
+                        desk.clock + dt.timedelta(days=8))
+        record_block(session, case, "Flat 2, Elm Court", "advisor", desk.clock + dt.timedelta(days=8))
         life.close(case, desk.clock + dt.timedelta(days=9), "advisor")
         resident = session.get_one(Resident, case.resident_id)
         resident.display_name = "Ann Jones"
@@ -76,6 +81,9 @@ def test_purge_removes_a_closed_case_s_personal_data_keeps_its_figures_and_leave
     assert exported["cases"][0]["reference"] == reference and exported["cases"][0]["stages"][0]["outcome"] == "upheld"
     assert exported["messages"][0]["attachments"][0]["filename"] == "bedroom.png"
     assert exported["messages"][0]["classification"]["kind"] == "complaint"
+    assert exported["cases"][0]["learning"] == [{"stage": 1, "causes": ["cause_not_treated"],
+                                                 "detail": "Ms Jones had to ring three times"}]
+    assert exported["cases"][0]["block"] == "Elm Court"
 
     desk.clock = dt.datetime(2033, 5, 2, 10, 0, tzinfo=dt.UTC)  # six and a half years on, someone else writes
     desk.write("The street light outside 4 Elm Road is out.", sender="bob@example.net")
@@ -113,6 +121,9 @@ def test_purge_removes_a_closed_case_s_personal_data_keeps_its_figures_and_leave
             "complaint", "closed", "upheld", ["apology"])
         assert "Ann" not in (case.stages[0].definition or "") and "Ms Jones" not in (case.stages[0].remedy_detail or "")
         assert [note.text for note in cases.notes_of(session, case)] == [PURGED], "staff notes name her too"
+        learned = session.scalars(select(ComplaintLearning)).one()
+        assert (learned.causes, learned.detail) == (["cause_not_treated"], PURGED), "the lesson's figures stay"
+        assert session.scalar(select(func.count()).select_from(CaseBlock)) == 0, "where she lives goes"
         texts = session.execute(select(Message.body_text, Message.raw, Message.sender, Message.subject)
                                 .where(Message.case_id == case.id)).all()
         assert texts and all(row == ("", None, None, None) for row in texts)

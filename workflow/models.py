@@ -575,3 +575,130 @@ class SignInFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(StorableString(64))
     at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+# -- Learning from complaints, service improvements, the Ombudsman's findings, the self-assessment --
+# (workflow/learning.py, improvements.py, findings.py, record_reviews.py, blocks.py, self_assessment.py)
+
+
+class ComplaintLearning(Base):
+    """What went wrong on a stage upheld or partly upheld (Code 9.1): choices by theme, and the handler's words.
+
+    One per stage: a stage 2 that upholds what stage 1 did not has its own learning. The theme and
+    team are kept as they were when it was recorded, so "learning by theme" does not move when a
+    case is later given another theme."""
+
+    __tablename__ = "complaint_learning"
+    __table_args__ = (UniqueConstraint("case_id", "stage_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    stage_number: Mapped[int] = mapped_column(Integer)
+    theme: Mapped[str | None] = mapped_column(StorableString(40))
+    team: Mapped[str | None] = mapped_column(StorableString(80))
+    causes: Mapped[list[str]] = mapped_column(default=list)  # workflow/learning.py CAUSES
+    detail: Mapped[str | None] = mapped_column(StorableText)  # the handler's own words
+    recorded_by: Mapped[str] = mapped_column(StorableString(120))
+    recorded_at: Mapped[dt.datetime]
+
+    case: Mapped[Case] = relationship()
+
+
+class Improvement(Base):
+    """A service improvement: what, which team, who owns it, by when, how far it has got and, when
+    done, the evidence (Code 9.1, 8.1 d). Several complaints can prompt one improvement."""
+
+    __tablename__ = "improvements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(StorableString(20), unique=True)  # IMP-2026-00001
+    title: Mapped[str] = mapped_column(StorableText)
+    team: Mapped[str] = mapped_column(StorableString(80))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    due_on: Mapped[dt.date]
+    status: Mapped[str] = mapped_column(StorableString(20), index=True)  # ImprovementStatus
+    evidence: Mapped[str | None] = mapped_column(StorableText)
+    done_on: Mapped[dt.date | None]
+    created_by: Mapped[str] = mapped_column(StorableString(120))
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    links: Mapped[list[ImprovementComplaint]] = relationship(
+        back_populates="improvement", order_by="ImprovementComplaint.id", cascade="all, delete-orphan")
+
+
+class ImprovementComplaint(Base):
+    """A complaint that prompted an improvement."""
+
+    __tablename__ = "improvement_complaints"
+    __table_args__ = (UniqueConstraint("improvement_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    improvement_id: Mapped[int] = mapped_column(ForeignKey("improvements.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    linked_by: Mapped[str] = mapped_column(StorableString(120))
+    linked_at: Mapped[dt.datetime]
+
+    improvement: Mapped[Improvement] = relationship(back_populates="links")
+    case: Mapped[Case] = relationship()
+
+
+class OmbudsmanFinding(Base):
+    """A determination or finding of the Ombudsman, entered by a supervisor (Code 8.1 c, 9.7 c)."""
+
+    __tablename__ = "ombudsman_findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ombudsman_reference: Mapped[str] = mapped_column(StorableString(40))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    decided_on: Mapped[dt.date] = mapped_column(index=True)
+    finding: Mapped[str] = mapped_column(StorableString(40))  # workflow/findings.py Finding
+    provisions: Mapped[list[str]] = mapped_column(default=list)  # the Code provisions found not complied with
+    summary: Mapped[str] = mapped_column(StorableText)
+    orders: Mapped[str | None] = mapped_column(StorableText)
+    recorded_by: Mapped[str] = mapped_column(StorableString(120))
+    recorded_at: Mapped[dt.datetime]
+
+
+class AssessmentEntry(Base):
+    """A person's own answer, evidence and commentary for one provision in one year's self-assessment."""
+
+    __tablename__ = "self_assessment_entries"
+    __table_args__ = (UniqueConstraint("year", "provision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)  # the financial year starting 1 April of this year
+    provision: Mapped[str] = mapped_column(StorableString(10))
+    comply: Mapped[str | None] = mapped_column(StorableString(3))  # Yes | No; None: take the suggestion
+    evidence: Mapped[str | None] = mapped_column(StorableText)
+    commentary: Mapped[str | None] = mapped_column(StorableText)
+    updated_by: Mapped[str] = mapped_column(StorableString(120))
+    updated_at: Mapped[dt.datetime]
+
+
+class RecordReview(Base):
+    """A review of an agreed adjustment (5.10) or a contact restriction (5.14): the review date it
+    answered, the day it was done, and the next one (None: the review ended it)."""
+
+    __tablename__ = "record_reviews"
+    __table_args__ = (Index("ix_record_reviews_record", "record", "record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record: Mapped[str] = mapped_column(StorableString(20))  # adjustment | restriction
+    record_id: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[dt.date]
+    reviewed_on: Mapped[dt.date]
+    next_review_on: Mapped[dt.date | None]
+    reviewed_by: Mapped[str] = mapped_column(StorableString(120))
+    at: Mapped[dt.datetime]
+
+
+class CaseBlock(Base):
+    """The block or street a case is about (never the flat number), to find repeat complaints from one place."""
+
+    __tablename__ = "case_blocks"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    block: Mapped[str] = mapped_column(StorableString(200), index=True)
+    recorded_by: Mapped[str] = mapped_column(StorableString(120))
+    recorded_at: Mapped[dt.datetime]

@@ -36,10 +36,13 @@ def words(value: object) -> str:
     return re.sub(r"stage(\d)", r"stage \1", str(value).replace("_", " "))
 
 
-def day(value: dt.date | dt.datetime | None) -> str:
-    """GOV.UK style, "22 December 2026"; a moment is given its London date."""
+def day(value: dt.date | dt.datetime | str | None) -> str:
+    """GOV.UK style, "22 December 2026"; a moment is given its London date, and an ISO date (as the
+    report's JSON holds them) is read first."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value)
     if isinstance(value, dt.datetime):
         value = value.astimezone(LONDON).date()
     return f"{value.day} {value:%B %Y}"

@@ -14,7 +14,13 @@ council can explain its published numbers:
 - refusals, withdrawals and everything else that ends a case are counted on the day it ended;
 - other contacts (service requests, enquiries, compliments, feedback) are counted on the day
   their case was opened, and a service request "became a complaint" when a complaint about it
-  was linked under 1.5 at any time up to the end of the period.
+  was linked under 1.5 at any time up to the end of the period;
+- a service improvement was made in the period when it was marked done in it, and is planned when
+  it was created by the period's end and not done by then; each is listed once, with every
+  complaint that prompted it (8.1 d);
+- learning is counted on the stages answered upheld or partly upheld in the period, by the theme
+  the case had when the learning was recorded;
+- the Ombudsman's findings are counted on the date of the Ombudsman's decision (8.1 c).
 """
 
 from __future__ import annotations
@@ -23,16 +29,20 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from workflow import improvements, learning
 from workflow.calendar import WorkingCalendar, london_date, london_midnight
+from workflow.findings import Finding, findings_between
 from workflow.lifecycle import RESPOND_WITHIN
 from workflow.models import Case, CaseLink, ComplaintStage, Review
 from workflow.vocabulary import ComplaintStatus, Kind, LinkRelation, Outcome, Remedy, Theme
 
 UNRECORDED = "not recorded"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,50 @@ def _agreement(session: Session, period: Period) -> dict[str, object]:
             "both_agreed": both, "both_share": _share(both, len(reviews)), "by_month": by_month}
 
 
+def _improvements(session: Session, period: Period) -> dict[str, object]:
+    """8.1 d: improvements made in the period and those planned at its end, each once with its complaints."""
+    made = improvements.made_and_planned(session, period.start, period.end)
+    return {"made": {v.reference: v.as_dict() for v in made.made},
+            "planned": {v.reference: v.as_dict() for v in made.planned},
+            "made_total": len(made.made), "planned_total": len(made.planned),
+            "complaints_behind_them": len({ref for v in made.made + made.planned for ref in v.complaints})}
+
+
+def _learning(session: Session, period: Period) -> dict[str, object]:
+    """Learning by theme: stages answered upheld or partly upheld in the period, and what went wrong."""
+    summary = learning.summarise(session, period.start, period.end)
+    return {"upheld_stages": summary.upheld_stages, "recorded": summary.recorded,
+            "not_recorded": [f"{reference} stage {stage}" for reference, stage in summary.missing],
+            "by_theme": {t.theme: {"stages": t.stages, "causes": {learning.cause_label(c): n
+                                                                  for c, n in t.causes.items()}}
+                         for t in summary.by_theme}}
+
+
+def _findings(session: Session, period: Period) -> dict[str, object]:
+    """8.1 c and 9.7 c: the Ombudsman's findings decided in the period, as a supervisor entered them."""
+    found = findings_between(session, period.start, period.end)
+    cases = dict(session.execute(select(Case.id, Case.reference)
+                                 .where(Case.id.in_([f.case_id for f in found if f.case_id is not None]))).all())
+    return {"total": len(found),
+            "non_compliance": sum(1 for f in found if f.finding == Finding.NON_COMPLIANCE),
+            "by_finding": _counts((f.finding for f in found), [f.value for f in Finding]),
+            "findings": {key: {"ombudsman_reference": f.ombudsman_reference, "decided_on": f.decided_on.isoformat(),
+                               "finding": f.finding, "provisions": list(f.provisions), "summary": f.summary,
+                               "orders": f.orders,
+                               "complaint": cases.get(f.case_id) if f.case_id is not None else None}
+                         for key, f in _keyed(found, lambda f: f.ombudsman_reference)}}
+
+
+def _keyed(rows: list[T], name: Callable[[T], str]) -> list[tuple[str, T]]:
+    """Rows named for a table's keys, a repeated name numbered ("2026-001", "2026-001 (2)")."""
+    seen: Counter[str] = Counter()
+    keyed = []
+    for row in rows:
+        seen[name(row)] += 1
+        keyed.append((name(row) if seen[name(row)] == 1 else f"{name(row)} ({seen[name(row)]})", row))
+    return keyed
+
+
 def teams_of(team_for: Callable[[str], str]) -> list[str]:
     """Every team the configuration names, so a team with no complaints still shows its zero."""
     return sorted({team_for(theme.value) for theme in Theme})
@@ -204,6 +258,9 @@ def build_report(session: Session, period: Period, calendar: WorkingCalendar, *,
                            "no_answer_yet": sum(1 for c in offered if c.choice_answer is None)},
         "compliments": {"total": len(compliments), "by_team": _counts(c.team for c in compliments)},
         "model_agreement": _agreement(session, period),
+        "improvements": _improvements(session, period),
+        "learning": _learning(session, period),
+        "ombudsman_findings": _findings(session, period),
         "timescales_table": [
             {"stage": f"Stage {n}", "received": f["received"], "responded": f["responded"],
              "within_timescale": f["within_timescale"], "within_timescale_share": f["within_timescale_share"],

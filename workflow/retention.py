@@ -27,11 +27,14 @@ from workflow.models import (
     Adjustment,
     Attachment,
     Case,
+    CaseBlock,
     Classification,
+    ComplaintLearning,
     ContactPoint,
     ContactRestriction,
     Disclosure,
     Message,
+    OmbudsmanFinding,
     OutboxItem,
     Resident,
 )
@@ -110,8 +113,16 @@ def _scrub_case(case: Case) -> None:
             extension.good_reason = PURGED if extension.good_reason else None
     for action in case.actions:
         action.description = PURGED
-    for note in notes_of(Session.object_session(case), case):  # type: ignore[arg-type]
+    session = Session.object_session(case)
+    assert session is not None
+    for note in notes_of(session, case):
         note.text = PURGED
+    for learned in session.scalars(select(ComplaintLearning).where(ComplaintLearning.case_id == case.id)):
+        learned.detail = PURGED if learned.detail else None  # the handler's words; the causes stay for the counts
+    session.execute(delete(CaseBlock).where(CaseBlock.case_id == case.id))  # where they live
+    for finding in session.scalars(select(OmbudsmanFinding).where(OmbudsmanFinding.case_id == case.id)):
+        finding.summary = PURGED  # the Ombudsman's words about their case; the finding and provisions stay
+        finding.orders = PURGED if finding.orders else None
 
 
 def purge(session: Session, before: dt.date, at: dt.datetime) -> PurgeResult:

@@ -8,6 +8,9 @@
   the team's supervisors once a deadline has passed (workflow/ownership.py).
 - Agreed update intervals (5.9), review dates of adjustments and restrictions (5.10, 5.14), and
   hazard clocks (Awaab's Law).
+- Service improvements (9.1, workflow/improvements.py): their owners are reminded before the due
+  date as handlers are of deadlines, and the owner and the team's supervisors are told once it has
+  passed with the improvement not done.
 
 Every notice has a key and is recorded in `notices` in the same transaction as its message, so
 any number of schedulers on one PostgreSQL queue it once; a pass can be repeated safely.
@@ -22,13 +25,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import outbox, ownership, reply_limits
+from workflow import improvements, outbox, ownership, reply_limits
 from workflow.calendar import LONDON, WorkingCalendar, london_date
 from workflow.correspondence import SPOKEN, residents_words, write_to_resident
 from workflow.deadlines import WAITING_FOR_ACKNOWLEDGEMENT, WAITING_FOR_RESPONSE, open_deadlines
 from workflow.letters import Letters, long_date, with_article
 from workflow.lifecycle import ComplaintLifecycle
-from workflow.models import Adjustment, Case, ComplaintStage, ContactRestriction, Notice
+from workflow.models import Adjustment, Case, ComplaintStage, ContactRestriction, Improvement, Notice, User
 
 ACTOR = "scheduler"
 
@@ -55,6 +58,7 @@ class Scheduler:
             "hazards": self.hazards(now),
             "updates": self.updates(now),
             "reviews": self.reviews(now),
+            "improvements": self.improvements(now),
             "replies_forgotten": self.forget_replies(now),
         }
         return counts
@@ -105,7 +109,7 @@ class Scheduler:
     # -- notices to staff -------------------------------------------------------------------------
 
     def _notice(self, key: str, case: Case | None, recipients: list[str], now: dt.datetime, headline: str,
-                details: str) -> bool:
+                details: str, reference: str | None = None) -> bool:
         """Queue one notice to staff, once for its key across every worker; True when queued now."""
         if not recipients:
             return False
@@ -116,7 +120,7 @@ class Scheduler:
         except IntegrityError:
             return False
         text = self.letters.render("staff_notice", headline=headline, details=details,
-                                   reference=case.reference if case is not None else "none")
+                                   reference=case.reference if case is not None else reference or "none")
         for address in recipients:
             outbox.enqueue(self.session, channel="email", address=address, text=text, at=now, case=case,
                            subject=headline, to_staff=True)
@@ -209,4 +213,33 @@ class Scheduler:
                                  self._supervisors(), now, "A contact restriction is due for review",
                                  f"The contact restriction on resident {restriction.resident_id} is due for review "
                                  f"on {long_date(restriction.review_on)} (Code 5.14, 5.15).")
+        return sent
+
+    def _improvement_owner(self, improvement: Improvement) -> list[str]:
+        owner = self.session.get(User, improvement.owner_id) if improvement.owner_id is not None else None
+        return [owner.email] if owner is not None and owner.active and owner.email else []
+
+    def improvements(self, now: dt.datetime) -> int:
+        """Reminders of service improvements coming due (to the owner, else the team's supervisors),
+        and alerts once one is overdue (to the owner and the team's supervisors)."""
+        today = london_date(now)
+        horizon = self.calendar.add(today, self.timing.remind_working_days)
+        sent = 0
+        for item in improvements.open_improvements(self.session):
+            owner = self._improvement_owner(item)
+            if today <= item.due_on <= horizon:
+                sent += self._notice(
+                    f"remind-improvement:{item.id}:{item.due_on.isoformat()}", None,
+                    owner or ownership.supervisors(self.session, item.team), now,
+                    f"Due {long_date(item.due_on)}: service improvement {item.reference}",
+                    f"The service improvement {item.reference} for {item.team} is due by {long_date(item.due_on)} "
+                    "(Code 9.1). When it is done, record the evidence; if it will be late, agree a new date.",
+                    reference=item.reference)
+            elif item.due_on < today:
+                recipients = list(dict.fromkeys([*owner, *ownership.supervisors(self.session, item.team)]))
+                sent += self._notice(
+                    f"overdue-improvement:{item.id}:{item.due_on.isoformat()}", None, recipients, now,
+                    f"Overdue: service improvement {item.reference}",
+                    f"The service improvement {item.reference} for {item.team} was due by {long_date(item.due_on)} "
+                    "and is not recorded as done.", reference=item.reference)
         return sent

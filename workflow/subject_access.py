@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow.models import Case, Classification, ContactPoint, Message, Resident
+from workflow.models import Case, CaseBlock, Classification, ComplaintLearning, ContactPoint, Message, Resident
 
 
 def _when(value: dt.date | dt.datetime | None) -> str | None:
@@ -51,7 +51,19 @@ def _case(case: Case) -> dict[str, Any]:
         } for s in case.stages],
         "outstanding_actions": [{"description": a.description, "due_on": _when(a.due_on), "done_on": _when(a.done_on)}
                                 for a in case.actions],
+        **_learning(case),
     }
+
+
+def _learning(case: Case) -> dict[str, Any]:
+    """What the handler recorded went wrong, in their words about this resident's complaint, and the block."""
+    session = Session.object_session(case)
+    assert session is not None
+    rows = session.scalars(select(ComplaintLearning).where(ComplaintLearning.case_id == case.id)
+                           .order_by(ComplaintLearning.stage_number))
+    block = session.get(CaseBlock, case.id)
+    return {"learning": [{"stage": r.stage_number, "causes": list(r.causes), "detail": r.detail} for r in rows],
+            "block": block.block if block is not None else None}
 
 
 def export(session: Session, resident: Resident, at: dt.datetime) -> dict[str, Any]:

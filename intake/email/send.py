@@ -4,6 +4,11 @@ Every message carries its own Message-ID (the outbox's idempotency key becomes i
 a retry never creates a second identity), In-Reply-To and References to the resident's message,
 the case reference in the subject, and `Auto-Submitted: auto-replied` when no person wrote it
 (RFC 3834), so that other robots do not answer it.
+
+Without an SMTP server the messages go into a folder, one .eml file each, named so that an IT
+officer listing it sees when each was written and for which case:
+`20261202-093012_CMP-2026-00007_out-<hex>.eml` (the time in UTC, the case reference, the outbox
+key). The key makes the name unique and lets a retry, or `triage purge`, find the copy.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import ssl
 import uuid
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -48,7 +53,7 @@ def build(mail: OutboundEmail, sender: str, sender_name: str, now: dt.datetime) 
         subject = f"{subject} [{mail.reference}]"
     message["Subject"] = subject
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = f"<{_UNSAFE.sub('-', mail.key)}@{domain}>"
+    message["Message-ID"] = f"<{_key_part(mail.key)}@{domain}>"
     if mail.in_reply_to:
         message["In-Reply-To"] = mail.in_reply_to
         chain = [r for r in mail.references if r != mail.in_reply_to] + [mail.in_reply_to]
@@ -66,6 +71,31 @@ def build(mail: OutboundEmail, sender: str, sender_name: str, now: dt.datetime) 
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")  # in a Message-ID's left part and in a file name
+_UNSAFE_REFERENCE = re.compile(r"[^A-Za-z0-9.-]")  # no "_": it separates the parts of a file name
+_STAMP = "%Y%m%d-%H%M%S"
+_DROPPED = re.compile(r"\d{8}-\d{6}_[A-Za-z0-9.-]+_(?P<key>[A-Za-z0-9._-]+)\.eml")
+NO_CASE = "no-case"  # in the name of a letter written before, or without, a case
+
+
+def _key_part(key: str) -> str:
+    """The outbox key as it appears in the Message-ID and in the file name: the same in both."""
+    return _UNSAFE.sub("-", key)
+
+
+def dropped_name(key: str, reference: str | None, at: dt.datetime) -> str:
+    """Time first, so a listing sorts by when; UTC, so the autumn's repeated hour does not reorder it."""
+    stamp = at.astimezone(dt.UTC).strftime(_STAMP)
+    case = _UNSAFE_REFERENCE.sub("-", reference)[:40] if reference else NO_CASE
+    return f"{stamp}_{case}_{_key_part(key)}.eml"
+
+
+def dropped_copies(drop_dir: Path, key: str) -> list[Path]:
+    """The folder's copies of the message with this outbox key, in either naming: files written
+    before names began with the time were called `<key>_<domain>.eml`."""
+    part = _key_part(key)
+    named = [path for path in drop_dir.glob(f"*_{part}.eml")
+             if (found := _DROPPED.fullmatch(path.name)) is not None and found["key"] == part]
+    return sorted(set(named) | set(drop_dir.glob(f"{part}_*.eml")))
 
 
 def remove_dropped(drop_dir: Path, keys: list[str]) -> int:
@@ -73,7 +103,7 @@ def remove_dropped(drop_dir: Path, keys: list[str]) -> int:
     a copy left in the folder kept a resident's letter past the retention period."""
     removed = 0
     for key in keys:
-        for path in drop_dir.glob(f"{_UNSAFE.sub('-', key)}_*.eml"):
+        for path in dropped_copies(drop_dir, key):
             path.unlink(missing_ok=True)
             removed += 1
     return removed
@@ -98,10 +128,12 @@ class Sender:
         if self.url and self.url.scheme not in ("smtp", "smtps"):
             raise ValueError(f"outbound mail URL must start smtp:// or smtps://, not {self.url.scheme}://")
 
-    def send(self, message: EmailMessage) -> None:
-        """Raises on any failure, so the outbox can retry; a message is never half-sent into the folder."""
+    def send(self, message: EmailMessage, reference: str | None = None) -> None:
+        """Raises on any failure, so the outbox can retry; a message is never half-sent into the folder.
+
+        reference, the case's, goes into the folder copy's name; over SMTP it is in the subject already."""
         if self.url is None:
-            self._drop(message)
+            self._drop(message, reference)
             return
         host, port = self.url.hostname or "localhost", self.url.port
         context = ssl.create_default_context()
@@ -123,12 +155,28 @@ class Sender:
                 client.login(unquote(self.url.username), unquote(self.url.password or ""))
             client.send_message(message)
 
-    def _drop(self, message: EmailMessage) -> None:
+    def _drop(self, message: EmailMessage, reference: str | None) -> None:
+        """Written whole under a temporary name, then renamed. A retry of a message already in the
+        folder (the worker died between writing it and recording it as sent) writes nothing: its
+        name holds the time, so writing again would leave the resident's letter there twice."""
         self.drop_dir.mkdir(parents=True, exist_ok=True)
-        name = _UNSAFE.sub("_", str(message["Message-ID"]).strip("<>")) + ".eml"
+        key = str(message["Message-ID"]).strip().strip("<>").rsplit("@", 1)[0]
+        if dropped_copies(self.drop_dir, key):
+            return
+        name = dropped_name(key, reference, _written_at(message))
+        for stale in self.drop_dir.glob(f"*_{_key_part(key)}.eml.partial"):  # a write cut short before
+            stale.unlink(missing_ok=True)
         partial = self.drop_dir / (name + ".partial")
         with open(partial, "wb") as handle:
             handle.write(message.as_bytes())
             handle.flush()
             os.fsync(handle.fileno())
         partial.replace(self.drop_dir / name)
+
+
+def _written_at(message: EmailMessage) -> dt.datetime:
+    """The letter's own Date, so the name and the header agree; now, for a message without one."""
+    try:
+        return parsedate_to_datetime(str(message["Date"]))
+    except (TypeError, ValueError):
+        return dt.datetime.now(dt.UTC)

@@ -7,6 +7,8 @@ in the same transaction. Letters say exactly what the Code asks: the acknowledge
 whatever its kind, can be replied to (in the channel the resident last wrote from, threaded to
 their message) and noted privately; service requests, enquiries, compliments and feedback are
 started, finished (the resident told in plain words unless the handler says not to) and reopened.
+On a complaint the handler also records what went wrong, the block it came from and the service
+improvements it prompted (Code 9.1), and reviews agreed adjustments and restrictions (5.10, 5.14).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import audit, outbox, ownership, records
+from workflow import audit, blocks, improvements, learning, outbox, ownership, record_reviews, records
 from workflow.calendar import WorkingCalendar, london_date
 from workflow.cases import REQUEST_EVENTS, add_note, request_events, set_request_status
 from workflow.corrections import Changed
@@ -40,8 +42,10 @@ EVENTS = {"acknowledge": (Event.ACKNOWLEDGE_STAGE1, Event.ACKNOWLEDGE_STAGE2),
 
 EVERY_CASE = ("reply", "note", "take", "assign", "team")
 WRITES = ("acknowledge", "extend", "respond", "escalate", "refuse", "withdraw")  # the complaint actions that send a letter
-RESIDENT_RECORDS = ("disclose", "adjust", "restrict", "end_restriction")  # need a known resident
-CASE_RECORDS = ("agree_updates", "complete_action")  # a complaint's, checked by the lifecycle and records
+RESIDENT_RECORDS = ("disclose", "adjust", "restrict", "end_restriction", "review_adjustment",
+                    "review_restriction")  # need a known resident
+# a complaint's, checked by the lifecycle, records, learning, blocks and improvements
+CASE_RECORDS = ("agree_updates", "complete_action", "learn", "block", "new_improvement", "link_improvement")
 PASSED_ON = (Kind.COMPLIMENT, Kind.FEEDBACK)  # finished by passing them to the team they are about
 WHAT = {Kind.SERVICE_REQUEST: "request", Kind.ENQUIRY: "enquiry", Kind.COMPLIMENT: "compliment",
         Kind.FEEDBACK: "feedback", Kind.COMPLAINT: "complaint"}
@@ -94,6 +98,10 @@ def _records(session: Session, calendar: WorkingCalendar, case: Case, user: User
     if action == "end_restriction":
         records.end_restriction(session, row_id(field("restriction_id")) or 0, case.resident_id, user.username, at)
         return "The restriction has ended."
+    if action in ("review_adjustment", "review_restriction"):
+        return _review(session, case, action, form, user, at)
+    if action in ("learn", "block", "new_improvement", "link_improvement"):
+        return _learning(session, case, action, form, user, at)
     if action == "agree_updates":
         try:
             days = int(field("every"))
@@ -103,6 +111,61 @@ def _records(session: Session, calendar: WorkingCalendar, case: Case, user: User
         return f"Updates agreed every {days} working days; the first is due by {stage.next_update_on:%d %B %Y}."
     records.complete_action(session, case, row_id(field("action_id")) or 0, user.username, at)
     return "Marked done."
+
+
+def _review(session: Session, case: Case, action: str, form: Mapping[str, str], user: User,
+            at: dt.datetime) -> str:
+    """5.10 and 5.14: a review kept with its next date, or ending the adjustment or restriction.
+    Ending is its own choice: an empty date box must not end an adjustment a resident relies on."""
+    field = lambda name: (form.get(name) or "").strip()  # noqa: E731 - a local shorthand
+    assert case.resident_id is not None
+    ending = field("decision") == "end"
+    next_review = None if ending else _date(field("next_review_on"), "the next review date")
+    if not ending and next_review is None:
+        raise DomainError("give the next review date, or choose to end it")
+    if action == "review_adjustment":
+        record_reviews.review_adjustment(session, row_id(field("adjustment_id")) or 0, case.resident_id,
+                                         next_review_on=next_review, actor=user.username, at=at)
+        what = "adjustment"
+    else:
+        record_reviews.review_restriction(session, row_id(field("restriction_id")) or 0, case.resident_id,
+                                          next_review_on=next_review, actor=user.username, at=at)
+        what = "restriction"
+    if next_review is None:
+        return f"Reviewed: the {what} has ended."
+    return f"Reviewed: the {what} stays, and comes up for review again on {next_review:%d %B %Y}."
+
+
+def _learning(session: Session, case: Case, action: str, form: Mapping[str, str], user: User,
+              at: dt.datetime) -> str:
+    """What went wrong, the block it came from, and the improvements it prompted (Code 9.1, 9.2)."""
+    field = lambda name: (form.get(name) or "").strip()  # noqa: E731 - a local shorthand
+    if action == "learn":
+        stage = row_id(field("stage")) or 0
+        causes = [c for c in field("causes").split(",") if c]
+        learning.record_learning(session, case, stage, causes, field("detail"), user.username, at)
+        return f"Recorded what went wrong at stage {stage}. The annual report counts it by theme."
+    if action == "block":
+        name = blocks.record_block(session, case, field("block"), user.username, at).block
+        return f"Recorded the block: {name}. Supervisors see repeat complaints from one block under Patterns."
+    if action == "new_improvement":
+        due = _date(field("due_on"), "the due date")
+        if due is None:
+            raise DomainError("say by when the improvement is due")
+        if due < london_date(at):
+            raise DomainError("the due date is today or later")
+        owner = row_id(field("owner")) if field("owner") else None
+        if field("owner") and owner is None:
+            raise DomainError("there is no such user")
+        item = improvements.create(session, title=field("title"), team=field("team") or case.team or "",
+                                   owner_id=owner, due_on=due, actor=user.username, at=at, complaints=[case])
+        return f"Recorded the service improvement {item.reference}, prompted by this complaint."
+    found = improvements.by_reference(session, field("improvement"))
+    if found is None:
+        raise DomainError("choose an improvement")
+    if not improvements.link(session, found, case, user.username, at):
+        return f"{case.reference} was already linked to {found.reference}."
+    return f"Linked to the service improvement {found.reference}."
 
 
 def tell_about_change(session: Session, calendar: WorkingCalendar, letters: Letters, case: Case, changed: Changed,

@@ -23,16 +23,17 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow import attention, audit, cases, ownership, records, saved_replies
+from workflow import attention, audit, blocks, cases, improvements, learning, ownership, records, saved_replies
 from workflow.calendar import WorkingCalendar, london_date, london_midnight
 from workflow.console.actions import allowed, perform, tell_about_change
 from workflow.console.bulk import assign_many, confirm_many
+from workflow.console.learning_pages import add_learning_pages
 from workflow.console import signin
 from workflow.console.auth import IDLE, csrf_ok, end_session, may, said, say, signed_in, start_session
 from workflow.correspondence import residents_words
 from workflow.errors import DomainError
 from workflow.letters import Letters
-from workflow.models import Classification, ConsoleSession, Message, Review, User
+from workflow.models import Case, Classification, ConsoleSession, Message, Review, User
 from workflow.queue import CHANNELS as QUEUE_CHANNELS
 from workflow.queue import SORTS as QUEUE_SORTS
 from workflow.queue import STATUSES as QUEUE_STATUSES
@@ -78,6 +79,18 @@ def date_range(since: str, until: str) -> tuple[dt.datetime | None, dt.datetime 
     start = london_midnight(a_date(since)) if since else None
     end = london_midnight(a_date(until) + dt.timedelta(days=1)) if until else None
     return start, end
+
+
+def _learning_values(session: Session, case: Case) -> dict[str, Any]:
+    """The case page's learning section (Code 9.1): what went wrong per stage, the block, improvements."""
+    if case.kind != Kind.COMPLAINT:
+        return {}
+    prompted = improvements.prompted_by(session, case)
+    return {"learning_due": [s for s in case.stages if learning.needs_learning(s)],
+            "learned": {row.stage_number: row for row in learning.learning_of(session, case)},
+            "causes": learning.causes_for(case.theme), "block": blocks.block_of(session, case), "prompted": prompted,
+            "open_improvements": [i for i in improvements.open_improvements(session) if i not in prompted],
+            "people": list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)))}
 
 
 class ModelTraining(Protocol):
@@ -356,7 +369,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                           days_left=calendar.between(london_date(now()), due) if due else None,
                           outcomes=[o.value for o in Outcome if o != Outcome.WITHDRAWN],
                           remedies=[r.value for r in Remedy], refusal_reasons=[r.value for r in RefusalReason],
-                          adjustment_kinds=[k.value for k in AdjustmentKind])
+                          adjustment_kinds=[k.value for k in AdjustmentKind], **_learning_values(session, case))
 
         return guarded(Role.ADVISOR, work, request)
 
@@ -578,6 +591,9 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             return RedirectResponse("/console/replies", status_code=303)
 
         return guarded(Role.ADMIN, work, request, csrf, posting=True)
+
+    add_learning_pages(router, guarded=guarded, render=render, now=now, calendar=calendar,
+                       landlord=letters.letterhead.landlord_name, teams=lambda: teams_of(team_for))
 
     @router.get("/model", response_class=HTMLResponse)
     def model_page(request: Request) -> Response:
