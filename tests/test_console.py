@@ -139,7 +139,7 @@ def test_a_supervisor_reads_the_complaints_report_for_a_period_and_downloads_it(
     page = context.new_page()
     sign_in(page, url, "sam")
     page.get_by_role("link", name="Reports").click()
-    page.get_by_label("From").fill((today - dt.timedelta(days=7)).isoformat())
+    page.get_by_label("From", exact=True).fill((today - dt.timedelta(days=7)).isoformat())
     page.get_by_label("To (included)").fill(today.isoformat())
     page.get_by_role("button", name="Show").click()
     timescales = page.get_by_role("table").filter(has_text="Complaints received and answered")
@@ -154,7 +154,7 @@ def test_a_supervisor_reads_the_complaints_report_for_a_period_and_downloads_it(
     page.emulate_media(media="print")
     assert not page.get_by_role("navigation", name="Console").is_visible()  # the printout is the report alone
     page.emulate_media(media="screen")
-    page.get_by_label("From").fill((today - dt.timedelta(days=400)).isoformat())
+    page.get_by_label("From", exact=True).fill((today - dt.timedelta(days=400)).isoformat())
     page.get_by_label("To (included)").fill((today - dt.timedelta(days=300)).isoformat())
     page.get_by_role("button", name="Show").click()
     assert timescales.get_by_role("row").nth(1).inner_text().split()[:3] == ["Stage", "1", "0"]

@@ -19,7 +19,8 @@ from workflow.models import AuditEvent, Case, ComplaintLearning, Improvement
 pytestmark = pytest.mark.browser
 
 
-def _complaint(desk: Desk) -> str:
+def complaint_reference(desk: Desk) -> str:
+    """The console fixture's one complaint (the damaged floor)."""
     with desk.context.sessions() as session:
         reference = session.scalar(select(Case.reference).where(Case.kind == "complaint"))
     assert reference is not None
@@ -41,7 +42,7 @@ def _uphold(page: Any) -> None:
 def test_a_lesson_and_an_improvement_recorded_on_a_complaint_are_in_the_report_and_the_self_assessment(
         browser: Any, console: tuple[str, Desk], axe_js: Path) -> None:  # noqa: F811
     url, desk = console
-    reference = _complaint(desk)
+    reference = complaint_reference(desk)
     context, page = open_case(browser, url, "alex", reference, bypass_csp=True)  # axe is an injected script
     assert page.get_by_role("heading", name="Learning from this complaint (Code 9.1)").count() == 1
     assert "once a stage is answered upheld" in page.locator("main").inner_text()
@@ -123,7 +124,7 @@ def test_a_lesson_and_an_improvement_recorded_on_a_complaint_are_in_the_report_a
 def test_the_learning_pages_are_for_supervisors_and_a_refused_form_keeps_what_was_typed(
         console: tuple[str, Desk]) -> None:  # noqa: F811
     url, desk = console
-    reference = _complaint(desk)
+    reference = complaint_reference(desk)
     pages = ["/console/improvements", "/console/patterns", "/console/findings", "/console/self-assessment",
              "/console/self-assessment?year=2026&format=csv"]
     with httpx.Client(base_url=url, follow_redirects=False) as anonymous:

@@ -702,3 +702,27 @@ class CaseBlock(Base):
     block: Mapped[str] = mapped_column(StorableString(200), index=True)
     recorded_by: Mapped[str] = mapped_column(StorableString(120))
     recorded_at: Mapped[dt.datetime]
+
+
+class CaseViewer(Base):
+    """Who has a case's page open in the console (workflow/presence.py): one row per person and case,
+    its time renewed while the page stays open, so a second advisor sees who else is working it."""
+
+    __tablename__ = "case_viewers"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class SavedView(Base):
+    """A queue an advisor keeps coming back to (filters, order and view), saved under their own name."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(StorableString(60))
+    query: Mapped[str] = mapped_column(StorableText)  # the queue's query string, known keys only
+    created_at: Mapped[dt.datetime]

@@ -10,20 +10,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow import attention, audit, blocks, cases, improvements, learning, ownership, records, saved_replies
+from workflow import (attention, audit, blocks, cases, improvements, learning, ownership, presence, records,
+                      saved_replies, saved_views)
 from workflow.calendar import WorkingCalendar, london_date, london_midnight
 from workflow.console.actions import allowed, perform, tell_about_change
 from workflow.console.bulk import assign_many, confirm_many
@@ -43,7 +45,7 @@ from workflow.queue import counts as queue_counts
 from workflow.search import find_cases
 from workflow.deadlines import open_deadlines
 from workflow.report_formats import TEMPLATES as REPORT_TEMPLATES
-from workflow.report_formats import add_filters, charts, to_csv
+from workflow.report_formats import add_filters, charts, moment, to_csv
 from workflow.reports import Period, build_report, teams_of
 from workflow.residents import active_restriction
 from workflow.reviews import confusion, corrections, latest_classification, record_review
@@ -55,6 +57,7 @@ QUEUE_PAGE = 100  # a page of the queue; an advisor works from the top, and the 
 QUEUE_FILTERS = ("kind", "theme", "team", "channel", "owner", "status", "hazard", "vulnerable", "from", "to",
                  "awaiting")
 COOKIE = "triage_console"
+SCRIPTS = ("progress", "live", "keys")  # workflow/console/static/*.js
 SHOWN: ContextVar[str] = ContextVar("shown", default="")  # the session's message for the page being drawn
 LOGIN_CSRF = "triage_console_login"
 HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; form-action 'self'; "
@@ -91,6 +94,40 @@ def _learning_values(session: Session, case: Case) -> dict[str, Any]:
             "causes": learning.causes_for(case.theme), "block": blocks.block_of(session, case), "prompted": prompted,
             "open_improvements": [i for i in improvements.open_improvements(session) if i not in prompted],
             "people": list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)))}
+
+
+@dataclass(frozen=True)
+class Failed:
+    """An action the case page refused: which form, why, what was typed, and what changed under it."""
+
+    action: str
+    error: str
+    typed: Mapping[str, str]
+    changes: list[presence.Change] = field(default_factory=list)
+
+    def value(self, action: str, name: str, default: str = "") -> str:
+        """What the form's field shows: what was typed, on the form that was refused."""
+        return self.typed.get(name, default) if action == self.action else default
+
+
+def queue_filter(chosen: Mapping[str, str]) -> QueueFilter:
+    """The queue's filters from its query string; ValueError, with the reason, for a bad one."""
+    return QueueFilter(kind=chosen.get("kind", ""), theme=chosen.get("theme", ""), team=chosen.get("team", ""),
+                       channel=chosen.get("channel", ""), owner=chosen.get("owner", ""),
+                       status=chosen.get("status", ""), hazard=bool(chosen.get("hazard")),
+                       vulnerable=bool(chosen.get("vulnerable")),
+                       since=a_date(chosen["from"]) if chosen.get("from") else None,
+                       until=a_date(chosen["to"]) if chosen.get("to") else None, awaiting=chosen.get("awaiting", ""))
+
+
+def _saved_count(session: Session, user: User, query: str) -> int | None:
+    """How many cases a saved view holds now; None when its filters no longer hold (a team renamed)."""
+    chosen = dict(parse_qsl(query))
+    try:
+        return queue_counts(session, user_id=user.id, team=user.team,
+                            filters=queue_filter(chosen)).get(chosen.get("view", "all"))
+    except ValueError:
+        return None
 
 
 class ModelTraining(Protocol):
@@ -159,9 +196,12 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
     def stylesheet() -> Response:
         return FileResponse(HERE / "static" / "console.css", media_type="text/css")
 
-    @router.get("/static/progress.js")
-    def progress_script() -> Response:
-        return FileResponse(HERE / "static" / "progress.js", media_type="text/javascript")
+    @router.get("/static/{name}.js")
+    def script(name: str) -> Response:
+        """The console's own scripts, each an enhancement: every page works without them."""
+        if name not in SCRIPTS:
+            return Response("not found", 404, headers=HEADERS)
+        return FileResponse(HERE / "static" / f"{name}.js", media_type="text/javascript")
 
     @router.get("/login", response_class=HTMLResponse)
     def login_page() -> Response:
@@ -230,15 +270,15 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                                                      .order_by(User.username))),
                        "statuses": QUEUE_STATUSES, "sorts": QUEUE_SORTS}
             page_values = dict(user=user, csrf=console_session.csrf, now=now(), view=view, views=QUEUE_VIEWS,
+                               seen=presence.queue_version(session),
                                attention=attention.count_waiting(session), chosen=chosen, sort=sort, keep=keep,
                                **choices)
+            mine = saved_views.listed(session, user)
+            page_values["saved"] = [(v, _saved_count(session, user, v.query)) for v in mine]
+            page_values["query"] = urlencode({"view": view, **{k: v for k, v in chosen.items() if v}}
+                                             | ({"sort": sort} if sort != "risk" else {}))
             try:
-                filters = QueueFilter(kind=chosen["kind"], theme=chosen["theme"], team=chosen["team"],
-                                      channel=chosen["channel"], owner=chosen["owner"], status=chosen["status"],
-                                      hazard=bool(chosen["hazard"]), vulnerable=bool(chosen["vulnerable"]),
-                                      since=a_date(chosen["from"]) if chosen["from"] else None,
-                                      until=a_date(chosen["to"]) if chosen["to"] else None,
-                                      awaiting=chosen["awaiting"])
+                filters = queue_filter(chosen)
                 held = queue_counts(session, user_id=user.id, team=user.team, filters=filters)
                 number, pages = row_id(page) or 0, max(1, -(-held.get(view, 0) // QUEUE_PAGE))
                 if view not in QUEUE_VIEWS or not 1 <= number <= pages:
@@ -270,6 +310,38 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                           pages=pages, **page_values)
 
         return guarded(Role.ADVISOR, work, request)
+
+    @router.post("/views")
+    def view_save(request: Request, name: Annotated[str, Form()] = "", query: Annotated[str, Form()] = "",
+                  csrf: Annotated[str, Form()] = "") -> Response:
+        """Keep the queue as it is shown (filters, order, view) under the advisor's own name."""
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            try:
+                row = saved_views.save(session, user, name, query, {"view", "sort", *QUEUE_FILTERS}, now())
+            except DomainError as error:
+                session.rollback()
+                say(console_session, f"Nothing was saved: {error}.")
+                session.commit()
+                return RedirectResponse("/console/" + (f"?{query}" if query else ""), status_code=303)
+            say(console_session, f"Saved the view {row.name}. It is listed above the filters with its count.")
+            session.commit()
+            return RedirectResponse("/console/" + (f"?{row.query}" if row.query else ""), status_code=303)
+
+        return guarded(Role.ADVISOR, work, request, csrf, posting=True)
+
+    @router.post("/views/{view_id}/remove")
+    def view_remove(request: Request, view_id: int, csrf: Annotated[str, Form()] = "") -> Response:
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            try:
+                name = saved_views.remove(session, user, view_id, now())
+                say(console_session, f"Removed the view {name}.")
+            except DomainError as error:
+                session.rollback()
+                say(console_session, f"Nothing was removed: {error}.")
+            session.commit()
+            return RedirectResponse("/console/", status_code=303)
+
+        return guarded(Role.ADVISOR, work, request, csrf, posting=True)
 
     @router.post("/bulk")
     async def bulk(request: Request) -> Response:
@@ -329,6 +401,52 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
 
         return guarded(Role.ADVISOR, work, request, csrf, posting=True)
 
+    def case_view(session: Session, user: User, console_session: ConsoleSession, case: Case, *, status: int = 200,
+                  failed: Failed | None = None, use: int | None = None, reply_draft: str = "") -> HTMLResponse:
+        """The case page; drawn again after a refused action with the reason beside its form and what was
+        typed kept (`failed`), and renewing the viewer's presence (workflow/presence.py)."""
+        messages = list(session.scalars(select(Message).where(Message.case_id == case.id)
+                                        .order_by(Message.received_at, Message.id)))
+        stage = case.stage_record(case.stage)
+        due = None
+        if stage is not None and case.ended_on is None and stage.responded_on is None:  # none after the response
+            due = stage.acknowledgement_due if stage.acknowledged_on is None else stage.response_due
+        linked = cases.complaints_about(session, case) if case.kind == Kind.SERVICE_REQUEST else []
+        restriction = (active_restriction(session, case.resident_id, london_date(now()))
+                       if case.resident_id is not None else None)
+        owner = session.get(User, case.owner_id) if case.owner_id is not None else None
+        try:
+            records.who_may_write(restriction, user)
+            write_refused = ""
+        except DomainError as error:
+            write_refused = str(error)
+        presence.mark_viewing(session, case, user, now())
+        page = render("case.html", status, user=user, csrf=console_session.csrf, case=case, messages=messages,
+                      linked_complaints=linked, notes=cases.notes_of(session, case), restriction=restriction,
+                      owner=owner, candidates=ownership.candidates(session, case), write_refused=write_refused,
+                      saved_replies=saved_replies.listed(session), use=use, reply_draft=reply_draft,
+                      panel=records.panel(session, case, london_date(now())),
+                      teams=sorted({*teams_of(team_for), *([case.team] if case.team else [])}),
+                      suggestion=latest_classification(session, case),
+                      actions=allowed(case), stage=stage, draft=residents_words(session, case),
+                      days_left=calendar.between(london_date(now()), due) if due else None,
+                      outcomes=[o.value for o in Outcome if o != Outcome.WITHDRAWN],
+                      remedies=[r.value for r in Remedy], refusal_reasons=[r.value for r in RefusalReason],
+                      adjustment_kinds=[k.value for k in AdjustmentKind], seen=presence.version(session, case),
+                      viewers=presence.viewers(session, case, user, now()), failed=failed,
+                      **_learning_values(session, case))
+        session.commit()
+        return page
+
+    def changed_under(session: Session, user: User, console_session: ConsoleSession, case: Case, action: str,
+                      seen: str, typed: dict[str, str]) -> HTMLResponse | None:
+        """Refuse an action posted from a page drawn before the case last changed, saying what changed."""
+        if not seen or seen == presence.version(session, case):
+            return None
+        return case_view(session, user, console_session, case, status=409, failed=Failed(
+            action, "Nothing was changed: this case changed after you opened it. Read it again, then try again; "
+                    "what you typed is kept.", typed, presence.changes_since(session, case, seen)))
+
     @router.get("/cases/{reference}", response_class=HTMLResponse)
     def case_page(request: Request, reference: str, use: str = "") -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
@@ -343,46 +461,47 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
                 reply_draft = saved_replies.filled(session, chosen_reply, case) if chosen_reply else ""
             except DomainError as error:
                 return render("error.html", 404, user=user, csrf=console_session.csrf, message=f"{error}.")
-            messages = list(session.scalars(select(Message).where(Message.case_id == case.id)
-                                            .order_by(Message.received_at, Message.id)))
-            stage = case.stage_record(case.stage)
-            due = None
-            if stage is not None and case.ended_on is None and stage.responded_on is None:  # none after the response
-                due = stage.acknowledgement_due if stage.acknowledged_on is None else stage.response_due
-            linked = cases.complaints_about(session, case) if case.kind == Kind.SERVICE_REQUEST else []
-            restriction = (active_restriction(session, case.resident_id, london_date(now()))
-                           if case.resident_id is not None else None)
-            owner = session.get(User, case.owner_id) if case.owner_id is not None else None
-            try:
-                records.who_may_write(restriction, user)
-                write_refused = ""
-            except DomainError as error:
-                write_refused = str(error)
-            return render("case.html", user=user, csrf=console_session.csrf, case=case, messages=messages,
-                          linked_complaints=linked, notes=cases.notes_of(session, case), restriction=restriction,
-                          owner=owner, candidates=ownership.candidates(session, case), write_refused=write_refused,
-                          saved_replies=saved_replies.listed(session), use=chosen_reply, reply_draft=reply_draft,
-                          panel=records.panel(session, case, london_date(now())),
-                          teams=sorted({*teams_of(team_for), *([case.team] if case.team else [])}),
-                          suggestion=latest_classification(session, case),
-                          actions=allowed(case), stage=stage, draft=residents_words(session, case),
-                          days_left=calendar.between(london_date(now()), due) if due else None,
-                          outcomes=[o.value for o in Outcome if o != Outcome.WITHDRAWN],
-                          remedies=[r.value for r in Remedy], refusal_reasons=[r.value for r in RefusalReason],
-                          adjustment_kinds=[k.value for k in AdjustmentKind], **_learning_values(session, case))
+            return case_view(session, user, console_session, case, use=chosen_reply, reply_draft=reply_draft)
+
+        return guarded(Role.ADVISOR, work, request)
+
+    @router.get("/cases/{reference}/live")
+    def case_live(request: Request, reference: str, seen: str = "") -> Response:
+        """For live.js on an open case page: who else has it open, and what changed since it was drawn."""
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            case = cases.by_reference(session, reference)
+            if case is None:
+                return JSONResponse({"error": "no such case"}, 404, headers=HEADERS)
+            presence.mark_viewing(session, case, user, now())
+            news = {"viewers": presence.viewers(session, case, user, now()),
+                    "changes": [{"who": c.who, "what": c.what, "at": moment(c.at)}
+                                for c in presence.changes_since(session, case, seen)] if seen else []}
+            session.commit()
+            return JSONResponse(news, headers=HEADERS)
+
+        return guarded(Role.ADVISOR, work, request)
+
+    @router.get("/live")
+    def queue_live(request: Request, seen: str = "") -> Response:
+        """For live.js on the queue: new messages and cases others changed since the page was drawn."""
+        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
+            return JSONResponse(presence.queue_news(session, seen, user), headers=HEADERS)
 
         return guarded(Role.ADVISOR, work, request)
 
     @router.post("/cases/{reference}/review")
     def review(request: Request, reference: str, kind: Annotated[str, Form()] = "",
                theme: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "",
-               back: Annotated[str, Form()] = "") -> Response:
+               back: Annotated[str, Form()] = "", seen: Annotated[str, Form()] = "") -> Response:
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             case = cases.by_reference(session, reference)
             suggestion = latest_classification(session, case) if case is not None else None
             if case is None or suggestion is None:
                 return render("error.html", 404, user=user, csrf=console_session.csrf,
                               message=f"There is no suggestion to review on {reference}.")
+            stale = changed_under(session, user, console_session, case, "review", seen, {"kind": kind, "theme": theme})
+            if stale is not None:
+                return stale
             try:
                 _, changed = record_review(session, calendar, case, suggestion, user, kind=kind or suggestion.kind,
                                            theme=theme or suggestion.theme, team=team_for(theme or suggestion.theme),
@@ -413,12 +532,15 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             if case is None:
                 return render("error.html", 404, user=user, csrf=console_session.csrf,
                               message=f"There is no case {reference}.")
+            stale = changed_under(session, user, console_session, case, action, fields.get("seen", ""), fields)
+            if stale is not None:
+                return stale
             try:
                 done = perform(session, calendar, letters, case, user, action, fields, now())
             except (DomainError, ValueError) as error:
                 session.rollback()
-                return render("error.html", 400, user=user, csrf=console_session.csrf,
-                              message=f"Nothing was changed: {error}.")
+                return case_view(session, user, console_session, case, status=400,
+                                 failed=Failed(action, f"Nothing was changed: {error}.", fields))
             say(console_session, done)
             session.commit()
             return RedirectResponse(f"/console/cases/{case.reference}", status_code=303)
