@@ -160,6 +160,7 @@ def test_the_queue_says_when_new_messages_arrive_and_the_live_answers_check_the_
         login(alex, "alex")
         news = alex.get(f"/console/cases/{reference}/live", params={"seen": "0.0"}).json()
         assert news["viewers"] == [] and news["changes"], "everything is news to a page from before"
+        assert any(c["who"] == "the resident" and c["what"].startswith("wrote again: \u201c") for c in news["changes"])
         assert alex.get("/console/cases/CMP-2099-99999/live").status_code == 404
         assert set(alex.get("/console/live", params={"seen": "junk"}).json()) == {"messages", "cases"}
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow.models import AuditEvent, Case, CaseViewer, Message, User
+from workflow.report_formats import words
 from workflow.vocabulary import Direction
 
 VIEWING = dt.timedelta(seconds=60)
@@ -54,12 +55,18 @@ def changes_since(session: Session, case: Case, seen: str) -> list[Change]:
     event, _, message = seen.partition(".")
     first_event = int(event) if event.isdigit() else 0
     first_message = int(message) if message.isdigit() else 0
-    found = [Change(e.actor, e.action.replace("_", " ").replace("stage1", "stage 1").replace("stage2", "stage 2"), e.at)
-             for e in session.scalars(_events(case).where(AuditEvent.id > first_event).order_by(AuditEvent.id))]
-    found += [Change("the resident", "wrote again", m.received_at) for m in session.scalars(
-        select(Message).where(Message.case_id == case.id, Message.direction == Direction.INBOUND.value,
-                              Message.id > first_message).order_by(Message.id))]
+    events = session.scalars(_events(case).where(AuditEvent.id > first_event).order_by(AuditEvent.id))
+    found = [Change(e.actor, words(e.action), e.at) for e in events]
+    written = session.scalars(select(Message).where(Message.case_id == case.id,
+                                                    Message.direction == Direction.INBOUND.value,
+                                                    Message.id > first_message).order_by(Message.id))
+    found += [Change("the resident", f"wrote again: \u201c{_start(m.body_text)}\u201d", m.received_at) for m in written]
     return sorted(found, key=lambda change: change.at)[-SHOWN_CHANGES:]
+
+
+def _start(text: str, most: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= most else flat[:most].rsplit(" ", 1)[0] + " …"
 
 
 def mark_viewing(session: Session, case: Case, user: User, at: dt.datetime) -> None:
