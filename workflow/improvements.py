@@ -188,6 +188,12 @@ def _view(improvement: Improvement, owners: dict[int, str], today: dt.date) -> I
         overdue=improvement.status != ImprovementStatus.DONE and improvement.due_on < today)
 
 
+def view_of(session: Session, improvement: Improvement, today: dt.date) -> ImprovementView:
+    """One improvement, for its own page."""
+    owner = session.get(User, improvement.owner_id) if improvement.owner_id is not None else None
+    return _view(improvement, {owner.id: owner.username} if owner is not None else {}, today)
+
+
 def views(session: Session, today: dt.date, *, status: str | None = None, team: str | None = None,
           owner_id: int | None = None) -> list[ImprovementView]:
     """Every improvement (or those with a status, team or owner), the soonest due first."""

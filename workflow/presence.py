@@ -49,12 +49,16 @@ class Change:
     at: dt.datetime
 
 
+def _read(seen: str) -> tuple[int, int]:
+    """A version as a page sent it back; anything unreadable is the oldest (0, 0)."""
+    event, _, message = seen.partition(".")
+    return (int(event) if event.isdigit() else 0), (int(message) if message.isdigit() else 0)
+
+
 def changes_since(session: Session, case: Case, seen: str) -> list[Change]:
     """What happened on the case after the version `seen`; empty when nothing did. A version that
     cannot be read (a page from before versions, or a hand-made form) is taken as the oldest."""
-    event, _, message = seen.partition(".")
-    first_event = int(event) if event.isdigit() else 0
-    first_message = int(message) if message.isdigit() else 0
+    first_event, first_message = _read(seen)
     events = session.scalars(_events(case).where(AuditEvent.id > first_event).order_by(AuditEvent.id))
     found = [Change(e.actor, words(e.action), e.at) for e in events]
     written = session.scalars(select(Message).where(Message.case_id == case.id,
@@ -99,9 +103,7 @@ def queue_version(session: Session) -> str:
 
 def queue_news(session: Session, seen: str, user: User) -> dict[str, int]:
     """Since the queue page was drawn: new messages from residents, and cases others changed."""
-    event, _, message = seen.partition(".")
-    first_event = int(event) if event.isdigit() else 0
-    first_message = int(message) if message.isdigit() else 0
+    first_event, first_message = _read(seen)
     messages = session.scalar(select(func.count()).select_from(Message).where(
         Message.direction == Direction.INBOUND.value, Message.id > first_message)) or 0
     cases = session.scalar(select(func.count(func.distinct(AuditEvent.case_id))).where(

@@ -62,13 +62,18 @@ def allowed(case: Case) -> list[str]:
             *records, *CASE_RECORDS]
 
 
-def _date(text: str, what: str) -> dt.date | None:
+def form_date(text: str, what: str) -> dt.date | None:
+    """A date typed into a console form, None when left blank; this century only (a year 9999
+    overflowed the working-day calendar)."""
     if not text.strip():
         return None
     try:
-        return dt.date.fromisoformat(text.strip())
+        day = dt.date.fromisoformat(text.strip())
     except ValueError:
         raise DomainError(f"{what} is a date written like 2026-12-31") from None
+    if not 2000 <= day.year <= 2099:
+        raise DomainError(f"{what} is too far off")
+    return day
 
 
 def _records(session: Session, calendar: WorkingCalendar, case: Case, user: User, action: str,
@@ -82,18 +87,18 @@ def _records(session: Session, calendar: WorkingCalendar, case: Case, user: User
         assert case.resident_id is not None
     if action == "disclose":
         records.record_disclosure(session, case.resident_id, field("category"), field("description"), user.username,
-                                  at, review_on=_date(field("review_on"), "the review date"))
+                                  at, review_on=form_date(field("review_on"), "the review date"))
         return "Recorded what they told us."
     if action == "adjust":
         records.agree_adjustment(session, case.resident_id, field("description"),
-                                 _date(field("review_on"), "the review date"), user.username, at,
+                                 form_date(field("review_on"), "the review date"), user.username, at,
                                  kind=field("kind"), detail=field("detail"), words=case.adjustments_requested)
         return "Recorded the adjustment; it comes up for review on its date."
     if action == "restrict":
         records.restrict(session, case.resident_id, restriction=field("restriction"), mode=field("mode"),
                          contact=field("contact"), reason=field("reason"),
-                         starts_on=_date(field("starts_on"), "the start date") or london_date(at),
-                         review_on=_date(field("review_on"), "the review date"), actor=user.username, at=at)
+                         starts_on=form_date(field("starts_on"), "the start date") or london_date(at),
+                         review_on=form_date(field("review_on"), "the review date"), actor=user.username, at=at)
         return "Recorded the restriction. The bot follows it from now on."
     if action == "end_restriction":
         records.end_restriction(session, row_id(field("restriction_id")) or 0, case.resident_id, user.username, at)
@@ -120,7 +125,7 @@ def _review(session: Session, case: Case, action: str, form: Mapping[str, str], 
     field = lambda name: (form.get(name) or "").strip()  # noqa: E731 - a local shorthand
     assert case.resident_id is not None
     ending = field("decision") == "end"
-    next_review = None if ending else _date(field("next_review_on"), "the next review date")
+    next_review = None if ending else form_date(field("next_review_on"), "the next review date")
     if not ending and next_review is None:
         raise DomainError("give the next review date, or choose to end it")
     if action == "review_adjustment":
@@ -149,7 +154,7 @@ def _learning(session: Session, case: Case, action: str, form: Mapping[str, str]
         name = blocks.record_block(session, case, field("block"), user.username, at).block
         return f"Recorded the block: {name}. Supervisors see repeat complaints from one block under Patterns."
     if action == "new_improvement":
-        due = _date(field("due_on"), "the due date")
+        due = form_date(field("due_on"), "the due date")
         if due is None:
             raise DomainError("say by when the improvement is due")
         if due < london_date(at):

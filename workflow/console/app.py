@@ -29,7 +29,7 @@ from workflow import (attention, audit, blocks, cases, improvements, learning, o
 from workflow.calendar import WorkingCalendar, london_date, london_midnight
 from workflow.console.actions import allowed, perform, tell_about_change
 from workflow.console.bulk import assign_many, confirm_many
-from workflow.console.learning_pages import add_learning_pages
+from workflow.console.learning_pages import add_learning_pages, this_year
 from workflow.console import signin
 from workflow.console.auth import IDLE, csrf_ok, end_session, may, said, say, signed_in, start_session
 from workflow.correspondence import residents_words
@@ -614,7 +614,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
         """Code 8.1 and 9.7 figures; the default period is this financial year (from 1 April) to today."""
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             today = london_date(now())
-            first = dt.date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+            first = dt.date(this_year(today), 4, 1)
             try:
                 period = Period(a_date(since) if since else first, a_date(until) if until else today)
             except ValueError:

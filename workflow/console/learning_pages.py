@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from workflow import cases, improvements, self_assessment_formats
 from workflow.assessment_entries import set_entry
 from workflow.calendar import WorkingCalendar, london_date
+from workflow.console.actions import form_date
 from workflow.console.auth import say
 from workflow.errors import DomainError
 from workflow.findings import Finding, findings_between, record_finding
@@ -45,12 +46,10 @@ def this_year(today: dt.date) -> int:
 
 
 def _date(text: str, what: str) -> dt.date:
-    try:
-        day = dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise DomainError(f"{what} is a date written like 2026-12-31") from None
-    if not 2000 <= day.year <= 2099:
-        raise DomainError(f"{what} is too far off")
+    """A date these forms need (workflow/console/actions.py reads it)."""
+    day = form_date(text, what)
+    if day is None:
+        raise DomainError(f"{what} is required")
     return day
 
 
@@ -127,7 +126,7 @@ def add_learning_pages(router: APIRouter, *, guarded: Guarded, render: Render, n
 
     def improvement_detail(session: Session, user: User, console_session: ConsoleSession, item: Improvement,
                            error: str = "", code: int = 200) -> HTMLResponse:
-        (view,) = [v for v in improvements.views(session, london_date(now())) if v.reference == item.reference]
+        view = improvements.view_of(session, item, london_date(now()))
         moves = sorted(s.value for s in improvements.TRANSITIONS[improvements.ImprovementStatus(item.status)])
         listed = people(session)  # with its owner even once removed, so that saving a change keeps them
         owner = session.get(User, item.owner_id) if item.owner_id is not None else None
