@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def encoder(settings: Settings) -> Encoder:
-    """The pinned sentence encoder, from TRIAGE_ENCODER_FILE where the package cannot be installed."""
+    """The pinned sentence encoder, from TRIAGE_ENCODER_FILE where another copy of its file is named."""
     return encoders.shared(settings.encoder_file)
 
 

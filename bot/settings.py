@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     teams: dict[str, str] = {}
     training_data_dir: Path = Path(__file__).resolve().parents[1] / "training_data"
     api_docs: bool = False  # serve /openapi.json and /docs (the list of every route) for developers
-    encoder_file: Path | None = None  # the pinned ONNX sentence encoder, where its package cannot be installed
+    encoder_file: Path | None = None  # another copy of the pinned ONNX sentence encoder (default: the committed file)
     # Automatic replies (workflow/reply_limits.py): by mailbox with plus-tags and case folded, by email domain,
     # the same letter on the same case once a window (RFC 3834), and a thread with more letters an hour is a loop.
     replies_per_minute: int = 6

