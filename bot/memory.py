@@ -4,8 +4,9 @@ glibc's malloc raises its mmap threshold each time a large block is freed (up to
 after the first large letters every later 25 MB letter, its decoded parts and the encoder's
 activations come from the heap, which is never returned: six 25 MB letters left the process
 hundreds of megabytes bigger for good. A fixed threshold keeps every block over LARGE in its own
-mapping, given back the moment it is freed. Loading the sentence encoder leaves about 70 MB of
-freed scratch (its graph folded into float weights) that only malloc_trim returns.
+mapping, given back the moment it is freed. Loading the sentence encoder leaves freed scratch
+(about 70 MB while its graph was folded into float weights, before its weights stayed int8 in
+session 15) that only malloc_trim returns.
 
 Both are glibc's; elsewhere (musl, macOS) they do nothing, and the process is only larger.
 """

