@@ -17,6 +17,7 @@ paragraph: a Welsh sign-off or a quoted line in Polish under an English complain
 from __future__ import annotations
 
 import re
+from array import array
 from functools import lru_cache
 from typing import Any
 
@@ -40,6 +41,11 @@ def _identifier() -> Any:
     # the detector holds 51 MB instead of 78, and its answers are the same: scoring reads only
     # nb_ptc, nb_pc and nb_classes.
     identifier._full_model = (identifier.nb_ptc, identifier.nb_pc, identifier.nb_classes)
+    # Its walk over a message's bytes keeps two tables of 104,583 numbers as Python lists of
+    # ints (about 36 bytes a number); as C arrays (4 bytes) they hold 5.8 MB less, for the
+    # same answers: the walk only indexes them.
+    identifier._rowbase = array("I", identifier._rowbase)
+    identifier.tk_output = array("i", identifier.tk_output)
     return identifier
 
 

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import skops.io as sio
+import sklearn.utils
 from scipy import sparse
 from scipy.optimize import minimize_scalar
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import FeatureUnion
@@ -41,6 +41,26 @@ from classifier.hints import with_hints
 from classifier.suggestion import Flags, Suggestion
 from classifier.text import normalise
 
+
+def _import_skops() -> Any:
+    """skops.io, imported without its list of every scikit-learn estimator.
+
+    skops builds that list when it is imported, as the types it trusts by default, by importing
+    every module of scikit-learn (and pytest, through sklearn.utils._testing): 12 MB of a
+    running bot's memory for a list a triage model never consults, since every load here passes
+    its own exact allow-list (ALLOWED_TYPES). For the import alone, the list is the estimators a
+    triage model is made of; scikit-learn's own is put back at once."""
+    listed = sklearn.utils.all_estimators
+    sklearn.utils.all_estimators = lambda type_filter=None: [  # type: ignore[assignment]
+        (kind.__name__, kind) for kind in (FeatureUnion, LogisticRegression, TfidfTransformer, TfidfVectorizer)]
+    try:
+        import skops.io
+    finally:
+        sklearn.utils.all_estimators = listed
+    return skops.io
+
+
+sio = _import_skops()
 Progress = Callable[[str, float], None]
 FORMAT = 3  # 3: the sentence embedding joined the features, and the file names its encoder
 COMPLAINT = "complaint"

@@ -177,6 +177,26 @@ def test_a_model_file_with_any_type_outside_the_exact_list_is_refused(model: Tri
             TriageModel.from_bytes(_with_schema_entry(model.to_bytes(), "extra", node))
 
 
+def test_a_running_bot_loads_its_model_without_importing_every_estimator(model: TriageModel, tmp_path: Path) -> None:
+    """skops, imported plainly, imports all of scikit-learn (and pytest) to list the estimators it
+    trusts by default: 12 MB of a running bot's memory for a list the exact allow-list leaves unused."""
+    path = tmp_path / "triage.skops"
+    model.save(path)
+    script = ("import sys, pathlib, sklearn.utils, sklearn.utils.discovery\n"
+              "from classifier.model import TriageModel\n"
+              f"loaded = TriageModel.load(pathlib.Path({str(path)!r}))\n"
+              "print(loaded.suggest('The boiler has broken down again and nobody has come').kind)\n"
+              "print(sorted(m for m in ('sklearn.datasets', '_pytest') if m in sys.modules))\n"
+              "print(sklearn.utils.all_estimators is sklearn.utils.discovery.all_estimators)\n")
+    python = Path(TRIAGE).parent / "python"
+    result = subprocess.run([str(python), "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    kind, imported, restored = result.stdout.split("\n")[:3]
+    assert kind == model.suggest("The boiler has broken down again and nobody has come").kind
+    assert imported == "[]"
+    assert restored == "True"
+
+
 def test_training_is_deterministic() -> None:
     examples = read_jsonl(REPO / "training_data" / "train.jsonl")[:400]
     first, second = train(examples), train(examples)
