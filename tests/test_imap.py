@@ -13,6 +13,7 @@ import pytest
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from bot.context import Context
 from bot.email_intake import mailbox_poller
@@ -144,6 +145,41 @@ def test_idle_picks_up_new_mail_while_running(context: Context, imap_port: int) 
         deadline = time.monotonic() + 15
         while stored_ids(context) != ["<imap-7@example.net>"]:
             assert time.monotonic() < deadline, "the running poller did not store the new message"
+            time.sleep(0.1)
+    finally:
+        running.stop()
+        thread.join(timeout=15)
+    assert not thread.is_alive()
+
+
+def test_a_message_the_database_refuses_is_read_again_and_the_poller_keeps_running(context: Context,
+                                                                                     imap_port: int) -> None:
+    """The poller thread used to end on any error that was not IMAP's or the network's: one failed
+    commit and the mailbox was never read again until the bot was restarted."""
+    append(imap_port, letter(1))
+    running = poller(context, imap_port)
+    real_store, refusals = running.store, [1]
+
+    def store(message: InboundMessage) -> None:
+        if refusals:
+            refusals.pop()
+            raise OperationalError("INSERT INTO messages ...", {}, Exception("database is locked"))
+        real_store(message)
+
+    running.store = store
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while stored_ids(context) != ["<imap-1@example.net>"]:
+            assert time.monotonic() < deadline, "the refused message was not read again"
+            assert thread.is_alive(), "the poller stopped after a failed store"
+            time.sleep(0.1)
+        assert not refusals
+        assert running.listening.wait(30), "the poller did not go back to listening"
+        append(imap_port, letter(2))
+        while stored_ids(context) != ["<imap-1@example.net>", "<imap-2@example.net>"]:
+            assert time.monotonic() < deadline + 15, "later mail was not read"
             time.sleep(0.1)
     finally:
         running.stop()

@@ -132,7 +132,10 @@ class MailboxPoller:
         A failed connection or pass is retried after first_backoff_seconds, doubling up to
         max_backoff_seconds; a pass that completes starts the backoff again from the beginning, so a
         server that was briefly down (restarted, or not yet up when the poller started) is read again
-        within about a second of its return.
+        within about a second of its return. A failure on our side (the database refusing to store,
+        or down) is retried the same way: the message is still unread on the server, the cursor has
+        not moved past it, and a poller thread that ended instead would leave the mailbox unread
+        until someone restarted the bot.
         """
         backoff = self.first_backoff_seconds
         while not self.stopping.is_set():
@@ -152,8 +155,13 @@ class MailboxPoller:
                         pass
             except (IMAPClientError, OSError) as error:
                 log.warning("mailbox %s: %s; reconnecting in %.1fs", self.config.key, type(error).__name__, backoff)
-                self.stopping.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff_seconds)
+            except Exception as error:  # noqa: BLE001 - storing failed; the name only: its text may quote the letter
+                log.error("mailbox %s: storing a message failed (%s); it stays on the server, read again in %.1fs",
+                          self.config.key, type(error).__name__, backoff)
+            else:
+                continue
+            self.stopping.wait(backoff)
+            backoff = min(backoff * 2, self.max_backoff_seconds)
 
     def wait_for_mail(self, client: IMAPClient) -> None:
         """Return when the server says anything, the connection closes, idle_seconds pass or the poller is
