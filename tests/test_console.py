@@ -377,6 +377,16 @@ def test_a_handler_takes_a_case_a_supervisor_reassigns_it_and_the_queue_shows_wh
         events = session.execute(select(AuditEvent.action, AuditEvent.actor).where(
             AuditEvent.action == "assigned").order_by(AuditEvent.id)).all()
     assert [tuple(e) for e in events] == [("assigned", "alex"), ("assigned", "sam")]
+    page.goto(f"{url}/console/cases/{reference}")
+    page.get_by_label("Team", exact=True).select_option("Tenancy services")
+    page.get_by_role("button", name="Move to this team").click()
+    assert "Moved to Tenancy services." in page.get_by_role("status").inner_text()
+    # A forged or stale form naming a team that does not exist used to put the case in a queue nobody works.
+    token = page.locator("input[name=csrf]").first.input_value()
+    forged = page.request.post(f"{url}/console/cases/{reference}/act/team", form={"csrf": token, "team": "Nobody's queue"})
+    assert forged.status == 400 and "there is no team called" in forged.text()
+    with desk.context.sessions() as session:
+        assert session.scalars(select(Case.team).where(Case.reference == reference)).one() == "Tenancy services"
     context.close()
 
     with desk.context.sessions() as session:  # ada's address, as `triage users add ada --email ...` gives it

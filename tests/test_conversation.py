@@ -592,6 +592,7 @@ def test_the_automatic_acknowledgement_quotes_the_complaint_without_greeting_sig
 def _staff_action(desk: Desk, reference: str, action: str, **form: str) -> str:
     """What an advisor's button in the console does (workflow/console/actions.perform), on this desk's database."""
     from workflow.console.actions import perform
+    from workflow.reports import teams_of
     from workflow.users import add_user
 
     with desk.context.sessions.begin() as session:
@@ -599,7 +600,8 @@ def _staff_action(desk: Desk, reference: str, action: str, **form: str) -> str:
             session, "amir", "advisor", "a long enough password", desk.clock, "test")
         case = session.scalar(select(Case).where(Case.reference == reference))
         assert case is not None
-        return perform(session, desk.context.calendar, desk.context.letters, case, user, action, form, desk.clock)
+        return perform(session, desk.context.calendar, desk.context.letters, case, user, action, form, desk.clock,
+                       teams=teams_of(desk.context.settings.team_for))
 
 
 def test_a_withdrawn_complaint_gets_a_letter_saying_it_is_closed(desk: Desk) -> None:

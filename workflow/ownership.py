@@ -10,6 +10,7 @@ escalated, its stage 1 handler stops owning it (ComplaintLifecycle.request_escal
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -52,10 +53,14 @@ def assign(session: Session, case: Case, owner: User | None, actor: str, at: dt.
                  previous=previous.username if previous else None, owner=owner.username if owner else None)
 
 
-def change_team(session: Session, case: Case, team: str, actor: str, at: dt.datetime) -> None:
+def change_team(session: Session, case: Case, team: str, actor: str, at: dt.datetime, teams: Collection[str]) -> None:
+    """Move the case to one of the configured teams (or leave it with the one it has): a name typed
+    into a forged or stale form would put it in a queue nobody works and no report counts."""
     team = team.strip()
     if not team:
         raise DomainError("choose a team")
+    if team != case.team and team not in teams:
+        raise DomainError(f"there is no team called {team!r}; choose one of {', '.join(sorted(teams))}")
     if team != case.team:
         audit.record(session, "team_changed", actor, at, case=case, previous=case.team, team=team)
         case.team = team

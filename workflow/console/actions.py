@@ -14,7 +14,7 @@ improvements it prompted (Code 9.1), and reviews agreed adjustments and restrict
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -213,7 +213,7 @@ def _tell(session: Session, letters: Letters, case: Case, user: User, letter: st
 
 
 def _everyday(session: Session, letters: Letters, case: Case, user: User, action: str, form: Mapping[str, str],
-              at: dt.datetime) -> str:
+              at: dt.datetime, teams: Collection[str]) -> str:
     """Replies, notes and the request lifecycle: what every helpdesk does with a case."""
     field = lambda name: (form.get(name) or "").strip()  # noqa: E731 - a local shorthand
     what = WHAT[Kind(case.kind)]
@@ -242,7 +242,7 @@ def _everyday(session: Session, letters: Letters, case: Case, user: User, action
         ownership.assign(session, case, owner, user.username, at)
         return f"Given to {owner.username}." if owner is not None else "Nobody owns it now."
     if action == "team":
-        ownership.change_team(session, case, field("team"), user.username, at)
+        ownership.change_team(session, case, field("team"), user.username, at, teams)
         return f"Moved to {case.team}."
     set_request_status(session, case, REQUEST_EVENTS[action], at, user.username)
     if action == "start":
@@ -281,8 +281,9 @@ def _pass_to_team(session: Session, letters: Letters, case: Case, user: User, at
 
 
 def perform(session: Session, calendar: WorkingCalendar, letters: Letters, case: Case, user: User, action: str,
-            form: Mapping[str, str], at: dt.datetime) -> str:
-    """Do one action; returns what to tell the advisor. DomainError when the Code does not allow it."""
+            form: Mapping[str, str], at: dt.datetime, *, teams: Collection[str]) -> str:
+    """Do one action; returns what to tell the advisor. DomainError when the Code does not allow it.
+    teams are the configured teams, the only ones a case may be moved to."""
     lifecycle = ComplaintLifecycle(session, calendar)
     field = lambda name: (form.get(name) or "").strip()  # noqa: E731 - a local shorthand
     subject = f"Your complaint {case.reference}"
@@ -290,7 +291,7 @@ def perform(session: Session, calendar: WorkingCalendar, letters: Letters, case:
         record_made_safe(session, case, at, user.username, field("action"))
         return "Recorded what was done about the hazard."
     if action in EVERY_CASE or action in REQUEST_EVENTS:
-        return _everyday(session, letters, case, user, action, form, at)
+        return _everyday(session, letters, case, user, action, form, at, teams)
     if action in RESIDENT_RECORDS or action in CASE_RECORDS:
         return _records(session, calendar, case, user, action, form, at)
     if action not in ACTIONS:

@@ -536,7 +536,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
             if stale is not None:
                 return stale
             try:
-                done = perform(session, calendar, letters, case, user, action, fields, now())
+                done = perform(session, calendar, letters, case, user, action, fields, now(), teams=teams_of(team_for))
             except (DomainError, ValueError) as error:
                 session.rollback()
                 return case_view(session, user, console_session, case, status=400,
