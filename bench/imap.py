@@ -18,7 +18,7 @@ from common import delivery
 from imapclient import IMAPClient
 
 from bot.context import Context
-from bot.email_intake import mailbox_poller
+from bot.channels import mailbox_poller
 from bot.settings import Settings
 from intake.email.imap import MailboxConfig
 from tests.servers import dovecot_server

@@ -31,7 +31,7 @@ from common import REPO, TRIAGE, delivery, free_port, memory_mb, triage_env, wai
 from sqlalchemy import create_engine, text
 
 from bot.context import Context
-from bot.email_intake import smtp_controller
+from bot.channels import smtp_controller
 from bot.settings import Settings
 
 

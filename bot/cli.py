@@ -284,9 +284,8 @@ def _anyone_can_sign_in(context: Context) -> bool:
 
 @app.command()
 def run(
-    only: Annotated[str, typer.Option("--only", help="comma-separated roles to run in this process: smtp, imap, "
-                                                     "telegram, web, worker, outbox, scheduler (default: all)")] =
-        "smtp,imap,telegram,web,worker,outbox,scheduler",
+    only: Annotated[str, typer.Option("--only", help="comma-separated roles to run in this process, e.g. "
+                                                     "smtp,web; the README lists them (default: every role)")] = "",
 ) -> None:
     """Start the product on the configured settings (embedded defaults: SQLite under ./data)."""
     import signal
@@ -369,8 +368,8 @@ def demo() -> None:
     except OSError as error:
         typer.echo(f"error: cannot reach the running product ({error}); start it first with `make run`", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"sent {counts['email']} emails to {settings.smtp_host}:{settings.smtp_port} and "
-               f"{counts['webchat']} chat messages to {web_url}/chat; the bot answers them within a minute.")
+    typer.echo(f"sent {counts['emails']} emails to {settings.smtp_host}:{settings.smtp_port} and "
+               f"{counts['chats']} chat messages to {web_url}/chat; the bot answers them within a minute.")
     for line in _where_to_look(context, web_url):
         typer.echo(line)
 
@@ -567,7 +566,7 @@ def purge(
     now: Annotated[str | None, typer.Option("--now", help="ISO date-time to act as the current time")] = None,
 ) -> None:
     """Remove personal data from cases that ended more than TRIAGE_RETENTION_YEARS ago; report figures stay."""
-    from intake.email.send import remove_dropped
+    from bot import channels
     from workflow import retention
     from workflow.calendar import london_date
 
@@ -582,7 +581,7 @@ def purge(
         else:
             session.commit()
     files = 0 if dry_run else retention.remove_files(context.settings.data_dir / "attachments", result.files)
-    sent = 0 if dry_run else remove_dropped(context.settings.data_dir / "outgoing", result.sent)
+    sent = 0 if dry_run else sum(channel.forget(result.sent) for channel in channels.configured(context))
     _print_json({"ended_before": before.isoformat(), "dry_run": dry_run, **result.counts(), "files_removed": files,
                  "outgoing_removed": sent})
 

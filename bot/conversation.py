@@ -36,13 +36,14 @@ from sqlalchemy import Select, func, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+import bot.channels  # noqa: F401 - the registry tells workflow each channel's letter form (form_of)
 from bot.answers import answers_question, asks_how_to_complain, read_adjustments, read_choice, says_nothing_needed
 from classifier.model import TriageModel
 from classifier.suggestion import Suggestion
 from intake.email import authentication
 from workflow import attention, audit, cases, corrections, outbox, reply_limits
 from workflow.calendar import WorkingCalendar
-from workflow.correspondence import CHOICE_OPTIONS, letter_values
+from workflow.correspondence import CHOICE_OPTIONS, form_of, letter_values
 from workflow.hazards import report_hazard
 from workflow.inbox import raw_head
 from workflow.letters import Letters, long_date
@@ -65,7 +66,6 @@ from workflow.vocabulary import (
 log = logging.getLogger(__name__)
 
 BOT = "bot"
-CHAT_CHANNELS = frozenset({"telegram", "webchat"})
 TOGETHER = 20  # messages handled in one transaction on SQLite
 NOT_VERIFIED = ("Not handled: the mail gateway could not verify the sender ({summary}), so the From address may "
                 "be forged. It changed no case and nobody was answered. If it is genuine, deal with it by hand.")
@@ -210,7 +210,7 @@ class Conversation:
                                  signed=True)
             session.execute(select(func.pg_advisory_xact_lock(key)))
         at = self.now()
-        chat = message.channel in CHAT_CHANNELS
+        chat = form_of(message.channel).chat
         turn = Turn(session, message, at, chat, _text_of(message), read_ahead=reading)
         with session.no_autoflush:
             self._handle(turn)
@@ -548,7 +548,7 @@ class Conversation:
         subject = outbox.reply_subject(message.subject, f"Your message to {self.letters.letterhead.landlord_name}")
         outbox.enqueue(session, channel=message.channel, address=message.sender, text=text, at=turn.at, case=case,
                        resident_id=message.resident_id, subject=subject, options=options or [],
-                       in_reply_to=message.external_id if not turn.chat else None,
+                       in_reply_to=message.external_id,
                        references=list(message.references), automatic=True)
 
 

@@ -128,14 +128,15 @@ def send_chat(base_url: str, text: str) -> None:
 
 def run(smtp_host: str, smtp_port: int, landlord_email: str, web_url: str) -> dict[str, int]:
     """Send every example; ConnectionError when the product is not running."""
-    counts = {"email": 0, "webchat": 0}
+    counts = {"emails": 0, "chats": 0}
     try:
         for demo in MESSAGES:
             if demo.channel == "email":
                 send_email(smtp_host, smtp_port, landlord_email, demo)
+                counts["emails"] += 1
             else:
                 send_chat(web_url, demo.text)
-            counts[demo.channel] += 1
+                counts["chats"] += 1
     except (OSError, smtplib.SMTPException, httpx.HTTPError) as error:
         raise ConnectionError(f"{type(error).__name__}: {error}") from error
     return counts

@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from bot import memory
 from bot.context import Context
 from intake.email.parse import parse
-from intake.email.smtp import SPOOL_IN_MEMORY
-from intake.message import InboundMessage
+from intake.channel import Receipt, Stored
+from intake.message import LARGE_BYTES, InboundMessage
+from workflow import outbox
 from workflow.inbox import Incoming, IncomingFile, complete_inbound, raw_letter, raw_size, record_inbound_batch
 from workflow.models import Message
 
@@ -69,7 +70,7 @@ def complete(context: Context, session: Session, message: Message) -> None:
     size = raw_size(session, message)
     if size is None:
         return
-    large = size > SPOOL_IN_MEMORY  # the SMTP server's own test for a large letter: they share the turns
+    large = size > LARGE_BYTES  # the SMTP server's own test for a large letter: they share the turns
     # Not while the SMTP server holds a large letter too, but never waiting long: this worker may
     # hold SQLite's write lock (earlier messages of its batch), which the server needs to store
     # its letter and give its turn back.
@@ -157,3 +158,30 @@ class BatchWriter:
             self.context.wake.set()
         for (_, _, future), result in zip(batch, results, strict=True):
             future.set_result(result)
+
+
+class ContextStore:
+    """The one Store every channel's input side is given (intake/channel.py): messages through the
+    process's BatchWriter, so live channels share its group commits; receipts into the record."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def submit(self, message: InboundMessage) -> Future[Stored]:
+        stored: Future[Stored] = Future()
+
+        def done(future: Future[tuple[int, bool]]) -> None:
+            error = future.exception()
+            if error is not None:
+                stored.set_exception(error)
+            else:
+                stored.set_result(Stored(*future.result()))
+
+        self.context.writer.submit(message).add_done_callback(done)
+        return stored
+
+    def record_receipt(self, receipt: Receipt) -> None:
+        with self.context.sessions() as session:
+            if outbox.record_receipt(session, receipt.channel, receipt.key, receipt.status, receipt.delivered,
+                                     receipt.failed, receipt.at):
+                session.commit()

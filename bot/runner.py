@@ -27,17 +27,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot import memory
+from bot import channels, memory
 from bot.context import Context
+from bot.inbound import ContextStore
 from bot.service import Service
 
 log = logging.getLogger(__name__)
-ROLES = ("smtp", "imap", "telegram", "web", "worker", "outbox", "scheduler")
+ROLES = (*channels.ROLES, "web", "worker", "outbox", "scheduler")  # the channels' own roles first, from the registry
 
 
-def parse_roles(text: str) -> frozenset[str]:
-    """'smtp,web' -> {'smtp', 'web'}; an unknown or empty list is an error a person can act on."""
-    roles = frozenset(part.strip().lower() for part in text.split(",") if part.strip())
+def parse_roles(text: str = "") -> frozenset[str]:
+    """'smtp,web' -> {'smtp', 'web'}; "" -> every role; an unknown list is an error a person can act on."""
+    roles = frozenset(part.strip().lower() for part in text.split(",") if part.strip()) or frozenset(ROLES)
     unknown = sorted(roles - set(ROLES))
     if unknown or not roles:
         raise ValueError(f"unknown role {', '.join(unknown) or '(none given)'}; choose from {', '.join(ROLES)}")
@@ -132,31 +133,12 @@ def start(context: Context, roles: frozenset[str], stop: threading.Event | None 
         running.service = Service(context, model, loops=loops)
         running.service.start()
         running.stops.append(running.service.stop)
-    if "smtp" in roles:
-        from bot.email_intake import smtp_controller
-
-        smtp = smtp_controller(context)
-        smtp.start()
-        running.stops.append(smtp.stop)
-        log.info("SMTP listening on %s:%s for %s", context.settings.smtp_host, context.settings.smtp_port,
-                 ", ".join(context.settings.accepted_mail_domains))
-    if "imap" in roles:
-        from bot.email_intake import imap_pollers
-
-        for poller in imap_pollers(context):
-            threading.Thread(target=poller.run, name=f"imap {poller.config.key}", daemon=True).start()
-            running.stops.append(poller.stop)
-            log.info("reading IMAP mailbox %s", poller.config.key)
-    if "telegram" in roles:
-        from bot.telegram_intake import register_webhook, telegram_poller
-
-        telegram = telegram_poller(context)
-        if telegram is not None:
-            threading.Thread(target=telegram.run, name="telegram", daemon=True).start()
-            running.stops.append(telegram.stop)
-            log.info("reading Telegram updates by long polling")
-        elif context.settings.telegram_webhook_url:
-            register_webhook(context)
-            log.info("Telegram delivers updates to the webhook")
+    store = ContextStore(context)
+    for role in channels.ROLES:
+        if role in roles:
+            for listener in channels.listeners(context, role, store):
+                listener.start()
+                running.stops.append(listener.stop)
+                log.info("%s role: started %s", role, type(listener).__name__)
     log.info("running: %s", ", ".join(r for r in ROLES if r in roles))
     return running

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 from bot.context import Context
 from bot.conversation import Conversation
-from bot.delivery import senders
+from bot.channels import senders
 from bot.inbound import complete
 from bot.models import load_model
 from classifier.model import TriageModel

@@ -10,8 +10,6 @@ from typing import Annotated
 from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from intake.email.first_hop import Dns
-from intake.email.smtp import FirstHop
 from workflow.calendar import Nation, WorkingCalendar, parse_closure_days
 from workflow.db import sqlite_url
 from workflow.letters import Letterhead
@@ -77,6 +75,12 @@ class Settings(BaseSettings):
     telegram_base_url: str | None = None
     telegram_webhook_url: str | None = None  # e.g. https://housing.example.org/telegram/webhook; unset: long polling
     telegram_webhook_secret: str | None = None  # required with the webhook: Telegram sends it on every call
+    # Text messages through GOV.UK Notify: all four are needed; with them the web role answers Notify's callbacks
+    notify_api_key: SecretStr | None = None  # from Notify's API integration page: name-<service id>-<secret>
+    notify_sms_template_id: str | None = None  # a text message template whose whole content is ((body))
+    notify_callback_token: SecretStr | None = None  # the bearer token set for both callbacks in Notify
+    notify_base_url: str = "https://api.notifications.service.gov.uk"  # a local stand-in's, in tests
+    notify_sms_sender_id: str | None = None  # one of the service's text senders, when not its default
 
     landlord_name: str = "Example Housing"
     landlord_phone: str = "0300 000 0000"
@@ -176,6 +180,19 @@ class Settings(BaseSettings):
             raise ValueError("TRIAGE_TELEGRAM_WEBHOOK_SECRET is required with TRIAGE_TELEGRAM_WEBHOOK_URL")
         return self
 
+    @model_validator(mode="after")
+    def _notify_whole(self) -> Settings:
+        given = {"TRIAGE_NOTIFY_API_KEY": self.notify_api_key, "TRIAGE_NOTIFY_SMS_TEMPLATE_ID": self.notify_sms_template_id,
+                 "TRIAGE_NOTIFY_CALLBACK_TOKEN": self.notify_callback_token}
+        missing = [name for name, value in given.items() if not value]
+        if 0 < len(missing) < len(given):
+            raise ValueError(f"text messages need {', '.join(missing)} as well as the other Notify settings")
+        if self.notify_callback_token is not None and len(self.notify_callback_token.get_secret_value()) < 10:
+            raise ValueError("TRIAGE_NOTIFY_CALLBACK_TOKEN is at least 10 characters, as Notify requires")
+        if self.notify_api_key is not None and len(self.notify_api_key.get_secret_value().strip()) < 74:
+            raise ValueError("TRIAGE_NOTIFY_API_KEY is the whole key Notify gave: name-<service id>-<secret>")
+        return self
+
     @field_validator("replies_per_minute", "replies_per_hour", "replies_per_domain_hour", "loop_letters",
                      "smtp_max_connections", "smtp_max_connections_per_client", "smtp_max_recipients",
                      "smtp_large_at_once")
@@ -191,18 +208,19 @@ class Settings(BaseSettings):
                            same_letter=dt.timedelta(hours=self.same_letter_hours),
                            loop_letters=self.loop_letters)
 
-    def first_hop(self) -> FirstHop | None:
-        """The SMTP server's own sender checks, when it is the first hop; None behind a gateway."""
+    @property
+    def first_hop_authserv_id(self) -> str | None:
+        """The name the SMTP server signs its own sender checks with, when it is the first hop; None
+        behind a gateway (bot/channels.py builds the checks)."""
         if not self.smtp_first_hop:
             return None
-        return FirstHop(self.smtp_authserv_id or f"triage.{self.accepted_mail_domains[0].rsplit('@', 1)[-1]}",
-                        Dns(tuple(self.dns_servers)))
+        return self.smtp_authserv_id or f"triage.{self.accepted_mail_domains[0].rsplit('@', 1)[-1]}"
 
     @property
     def believed_authserv_ids(self) -> list[str]:
         """Whose Authentication-Results are read: the council's gateways, and this server when it checks itself."""
-        own = self.first_hop()
-        return [*self.trusted_authserv_ids, *([own.authserv_id] if own else [])]
+        own = self.first_hop_authserv_id
+        return [*self.trusted_authserv_ids, *([own] if own else [])]
 
     @property
     def resolved_database_url(self) -> str:

@@ -10,11 +10,10 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
+from bot import channels
 from bot.context import Context
 from bot.retraining import Retrainer
 from workflow.console.app import console_router
-from bot.telegram_intake import telegram_webhook
-from bot.webchat_intake import webchat
 
 
 class WithoutQuery(logging.Filter):
@@ -55,14 +54,12 @@ def create_app(context: Context, retrainer: Retrainer | None = None) -> FastAPI:
             return JSONResponse({"status": "unavailable", "database": type(error).__name__}, status_code=503)
         return JSONResponse({"status": "ok", "database": context.engine.dialect.name})
 
-    app.include_router(webchat(context))
+    for router in channels.routers(context):  # the web chat, and the channels' webhooks and callbacks
+        app.include_router(router)
     app.include_router(console_router(context.sessions, context.now, context.calendar, context.letters,
                                       context.settings.team_for, retrainer or Retrainer(context),
                                       secure_cookies=context.settings.public_url.startswith("https://"),
                                       homes_owned=context.settings.homes_owned, wake=context.wake.set,
                                       idle=dt.timedelta(minutes=context.settings.console_idle_minutes),
                                       password_checks=context.password_checks))
-    telegram = telegram_webhook(context)
-    if telegram is not None:
-        app.include_router(telegram)
     return app

@@ -5,6 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+# A message over this many bytes is large: the SMTP server spools it to a file as it arrives, and
+# the server and the worker take turns at holding one in memory (bot/inbound.py).
+LARGE_BYTES = 1024 * 1024
+
 
 @dataclass(frozen=True)
 class InboundAttachment:

@@ -15,14 +15,15 @@ import asyncio
 import hmac
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
+from intake.channel import Channel, Listener, OutboundMessage, Store
 from intake.message import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def keyboard(options: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup | None:
 
 
 class TelegramPoller:
-    def __init__(self, token: str, store: Callable[[InboundMessage], object], base_url: str | None = None,
+    def __init__(self, token: str, store: Store, base_url: str | None = None,
                  poll_timeout: int = 25, max_backoff: float = 60.0) -> None:
         self.token = token
         self.store = store
@@ -64,6 +65,9 @@ class TelegramPoller:
         self.poll_timeout = poll_timeout
         self.max_backoff = max_backoff
         self.stopping = threading.Event()
+
+    def start(self) -> None:
+        threading.Thread(target=self.run, name="telegram", daemon=True).start()
 
     def run(self) -> None:
         asyncio.run(self.run_async())
@@ -95,7 +99,7 @@ class TelegramPoller:
         for update in updates:
             message = inbound_from_update(update)
             if message is not None:
-                await loop.run_in_executor(None, self.store, message)
+                await asyncio.wrap_future(self.store.submit(message))
             if update.callback_query is not None:
                 try:
                     await update.callback_query.answer()
@@ -120,7 +124,7 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def webhook_router(store: Callable[[InboundMessage], object], secret: str) -> APIRouter:
+def webhook_router(store: Store, secret: str) -> APIRouter:
     """Telegram POSTs each update here; 200 only after it is stored, so a failure makes Telegram retry.
 
     Telegram sends the secret given to setWebhook in a header on every call; anything without it
@@ -138,7 +142,7 @@ def webhook_router(store: Callable[[InboundMessage], object], secret: str) -> AP
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"ok": True, "ignored": "not an update"})  # a retry would not help
         if message is not None:
-            await asyncio.get_running_loop().run_in_executor(None, store, message)
+            await asyncio.wrap_future(store.submit(message))
         return JSONResponse({"ok": True})
 
     return router
@@ -153,3 +157,57 @@ def set_webhook(token: str, base_url: str | None, url: str, secret: str) -> None
                                   allowed_updates=["message", "edited_message", "callback_query"])
 
     asyncio.run(register())
+
+
+class TelegramChannel(Channel):
+    """Long polling under the telegram role, or, with a webhook URL, updates posted to the web role."""
+
+    name: ClassVar[str] = CHANNEL
+    chat: ClassVar[bool] = True
+    buttons: ClassVar[bool] = True
+    roles: ClassVar[tuple[str, ...]] = ("telegram",)
+
+    def __init__(self, token: str, base_url: str | None = None, webhook_url: str | None = None,
+                 webhook_secret: str | None = None, poll_timeout: int = 25) -> None:
+        self.token, self.base_url, self.poll_timeout = token, base_url, poll_timeout
+        self.webhook_url, self.webhook_secret = webhook_url, webhook_secret
+
+    def poller(self, store: Store) -> TelegramPoller | None:
+        return None if self.webhook_url else TelegramPoller(self.token, store, self.base_url, self.poll_timeout)
+
+    def listeners(self, role: str, store: Store) -> list[Listener]:
+        """Long polling; with a webhook, its registration (the updates then come to the web role)."""
+        if role != "telegram":
+            return []
+        poller = self.poller(store)
+        return [poller] if poller is not None else [WebhookRegistration(self)]
+
+    def router(self, store: Store) -> APIRouter | None:
+        if not self.webhook_url or not self.webhook_secret:
+            return None
+        return webhook_router(store, self.webhook_secret)
+
+    def register_webhook(self) -> None:
+        """Tell Telegram where to post updates (the telegram role does, when it has a webhook)."""
+        assert self.webhook_url and self.webhook_secret
+        set_webhook(self.token, self.base_url, self.webhook_url, self.webhook_secret)
+
+    def send_text(self, message: OutboundMessage) -> None:
+        send_message(self.token, self.base_url, message.address, message.text)
+
+    def send_text_with_choices(self, message: OutboundMessage) -> None:
+        send_message(self.token, self.base_url, message.address, message.text,
+                     [(choice.value, choice.label) for choice in message.choices])
+
+
+class WebhookRegistration:
+    """The telegram role's work when Telegram posts updates to the webhook: telling it where, once."""
+
+    def __init__(self, channel: TelegramChannel) -> None:
+        self.channel = channel
+
+    def start(self) -> None:
+        self.channel.register_webhook()
+
+    def stop(self) -> None:
+        """Nothing runs: the registration stays with Telegram, so updates wait there while we are down."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.context import Context
-from bot.email_intake import smtp_controller
+from bot.channels import smtp_controller
 from bot.service import Service
 from bot.settings import Settings
 from classifier.model import TriageModel

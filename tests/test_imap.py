@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from bot.context import Context
-from bot.email_intake import mailbox_poller
+from bot.channels import mailbox_poller
 from bot.settings import Settings
 from intake.email.imap import MailboxConfig, MailboxPoller
 from intake.message import InboundMessage

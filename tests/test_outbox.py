@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.context import Context
-from bot.delivery import senders
+from bot.channels import senders
 from bot.settings import Settings
 from tests.mail_sink import Mailbox, sink
 from tests.servers import free_port

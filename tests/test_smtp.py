@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.context import Context
-from bot.email_intake import smtp_controller
+from bot.channels import smtp_controller
 from bot.inbound import complete_stored
 from bot.settings import Settings
 from tests.servers import free_port

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bot.context import Context
 from bot.service import Service
 from bot.settings import Settings
-from bot.telegram_intake import telegram_poller
+from bot.channels import telegram_poller
 from classifier.model import TriageModel
 from intake.telegram import TelegramPoller
 from tests.telegram_api import FakeTelegram, fake_telegram
@@ -140,7 +140,7 @@ def test_webhook_mode_registers_with_a_secret_and_refuses_posts_without_it(
         database_url: str, tmp_path: Path, trained_data_dir: Path) -> None:
     import httpx
 
-    from bot.telegram_intake import register_webhook
+    from bot import channels
     from bot.web import create_app
     from tests.servers import web_server
 
@@ -151,7 +151,8 @@ def test_webhook_mode_registers_with_a_secret_and_refuses_posts_without_it(
         context = Context(settings)
         context.migrate()
         assert telegram_poller(context) is None
-        register_webhook(context)
+        for listener in channels.listeners(context, "telegram"):  # what the telegram role starts
+            listener.start()
         assert api.webhook is not None and api.webhook["secret_token"] == "s3cret-from-the-environment"
         service = Service(context, TriageModel.load(trained_data_dir / "model" / "triage.skops"), interval=0.2)
         service.start()

@@ -10,7 +10,8 @@ once, for every sender."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,8 +24,35 @@ from workflow.vocabulary import Direction
 
 DEFINITION_CHARS = 1500
 SPOKEN = "Your complaint as you told it to us by phone or in person."  # the draft when nothing was written
-CHAT_CHANNELS = ("telegram", "webchat")
 CHOICE_OPTIONS = ("complaint|Make a complaint", "request|Deal with it as a request")  # the chat's buttons for 1.3
+
+
+@dataclass(frozen=True)
+class Form:
+    """What a letter needs to know of the channel it goes by. Each channel declares its own nature
+    (intake/channel.py); bot's channel registry hands the forms here as it is imported, so workflow
+    learns of channels from that one place and never from a list of names of its own."""
+
+    chat: bool = False  # short messages in a conversation; False: a whole letter with a subject
+    buttons: bool = False  # the channel shows the choices as buttons; False: it adds them in words
+
+
+LETTER = Form()
+_FORMS: dict[str, Form] = {}
+
+
+def register_forms(forms: Mapping[str, Form]) -> None:
+    _FORMS.update(forms)
+
+
+def form_of(channel: str) -> Form:
+    """A channel nobody registered (a record from a channel since removed) is written to as a letter."""
+    return _FORMS.get(channel, LETTER)
+
+
+def channels() -> tuple[str, ...]:
+    """The channels residents write from, in the order registered."""
+    return tuple(_FORMS)
 
 
 def residents_words(session: Session, case: Case) -> str:
@@ -66,7 +94,7 @@ def following(session: Session, case: Case | None) -> list[dict[str, str | None]
 def ombudsman_told(session: Session, case: Case | None, channel: str, address: str) -> bool:
     """In chat the Ombudsman's line goes once a conversation (the case's, or the address's when
     there is no case yet): whether an earlier message there has carried it."""
-    if channel not in CHAT_CHANNELS:
+    if not form_of(channel).chat:
         return False
     if case is None or case.id is None:
         query = select(OutboxItem.id).where(OutboxItem.channel == channel, OutboxItem.address == address)
@@ -78,7 +106,8 @@ def ombudsman_told(session: Session, case: Case | None, channel: str, address: s
 
 def letter_values(session: Session, case: Case | None, channel: str, address: str) -> dict[str, object]:
     """What every letter to this resident in this channel is given besides its own values."""
-    return {"reference": case.reference if case is not None else "", "chat": channel in CHAT_CHANNELS,
+    form = form_of(channel)
+    return {"reference": case.reference if case is not None else "", "chat": form.chat, "buttons": form.buttons,
             "ombudsman_told": ombudsman_told(session, case, channel, address), "adjustments": following(session, case)}
 
 
@@ -94,8 +123,8 @@ def write_to_resident(session: Session, letters: Letters, case: Case, letter: st
     if last is None or last.sender is None:
         return None
     text = letters.render(letter, **{**letter_values(session, case, last.channel, last.sender), **values})
-    chat = last.channel in CHAT_CHANNELS
+    chat = form_of(last.channel).chat
     return outbox.enqueue(session, channel=last.channel, address=last.sender, text=text, at=at, case=case,
                           subject=subject if chat else outbox.reply_subject(last.subject, subject),
-                          in_reply_to=None if chat else last.external_id, references=list(last.references),
-                          automatic=automatic, options=options if chat else ())
+                          in_reply_to=last.external_id, references=list(last.references),
+                          automatic=automatic, options=options)

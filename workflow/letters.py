@@ -28,7 +28,7 @@ _DAY = dt.date(2026, 12, 4)
 # Every name any letter may use, with a plausible value: the editor's preview and check use them.
 # What every letter is given unless its caller says otherwise: the channel's form (chat: short, no
 # letterhead; the Ombudsman's line once a conversation), the agreed adjustments it follows, the hazard.
-DEFAULTS: dict[str, Any] = dict(chat=False, ombudsman_told=False, adjustments=[], hazard="none")
+DEFAULTS: dict[str, Any] = dict(chat=False, buttons=True, ombudsman_told=False, adjustments=[], hazard="none")
 SAMPLE_VALUES: dict[str, Any] = dict(
     DEFAULTS,
     reference="CMP-2026-00007", team="Repairs", language=None, acknowledgement_due=_DAY,

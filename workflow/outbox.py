@@ -229,3 +229,24 @@ def pending(session: Session, channels: Iterable[str] | None = None) -> list[Out
     if channels is not None:
         query = query.where(OutboxItem.channel.in_(list(channels)))
     return list(session.scalars(query))
+
+
+def record_receipt(session: Session, channel: str, key: str, status: str, delivered: bool, failed: bool,
+                   at: dt.datetime) -> bool:
+    """A channel's delivery receipt for a message we sent (by its key); the caller commits.
+
+    Kept in the audit beside the message (5.12's record of correspondence); a message the channel
+    gave up on is marked failed, as after the outbox's last retry, so it is seen and sent another way.
+    False when no message of ours has that key (a receipt for another system's text)."""
+    found = session.execute(select(Message.id, Message.case_id).where(
+        Message.channel == channel, Message.external_id == key, Message.direction == Direction.OUTBOUND.value)).first()
+    if found is None:
+        return False
+    case = session.get(Case, found.case_id) if found.case_id is not None else None
+    audit.record(session, "delivery_receipt", "channel", at, case=case, message_id=found.id, status=status[:40],
+                 delivered=delivered)
+    if failed:
+        session.execute(update(OutboxItem).where(OutboxItem.message_id == found.id).values(
+            status=DeliveryStatus.FAILED.value, last_error=f"the channel could not deliver it: {status}"[:1000]))
+        log.warning("message %d was not delivered (%s)", found.id, status[:40])
+    return True

@@ -15,7 +15,6 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from workflow.calendar import london_midnight
-from workflow.correspondence import CHAT_CHANNELS
 from workflow.models import Case, ComplaintStage, Review
 from workflow.vocabulary import ComplaintStatus, Kind, RequestStatus, Theme, row_id
 
@@ -41,7 +40,6 @@ def _next_deadline(entry: Case) -> dt.date | None:
 
 VIEWS = ("all", "mine", "team", "unassigned")
 SORTS = ("risk", "deadline", "oldest", "newest")  # risk is the default: hazards, vulnerable, deadline, oldest
-CHANNELS = ("email", *CHAT_CHANNELS)  # where residents write from
 AWAITING = ("advisor", "resident")  # no review of the suggestion yet; the bot waits on the resident's answer
 
 

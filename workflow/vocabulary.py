@@ -38,15 +38,6 @@ class Theme(StrEnum):
     OTHER = "other"
 
 
-class Channel(StrEnum):
-    EMAIL = "email"
-    TELEGRAM = "telegram"
-    WEBCHAT = "webchat"
-    PHONE = "phone"
-    LETTER = "letter"
-    IN_PERSON = "in_person"
-
-
 class Direction(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"

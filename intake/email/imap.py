@@ -26,12 +26,11 @@ from urllib.parse import unquote, urlsplit
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from intake.channel import Store
 from intake.email.parse import parse
-from intake.message import InboundMessage
 
 log = logging.getLogger(__name__)
 
-Store = Callable[[InboundMessage], None]  # commits the message, raises on failure
 LoadCursor = Callable[[str], "tuple[int, int] | None"]
 SaveCursor = Callable[[str, int, int], None]
 
@@ -118,13 +117,16 @@ class MailboxPoller:
             raw = fetched.get(b"BODY[]")
             if raw is None:  # expunged meanwhile
                 continue
-            self.store(parse(bytes(raw)))
+            self.store.submit(parse(bytes(raw))).result()
             if self.config.processed_folder:
                 client.move([uid], self.config.processed_folder)
             else:
                 client.add_flags([uid], [b"\\Seen"])
             self.save_cursor(self.config.key, uidvalidity, uid)
         return len(uids)
+
+    def start(self) -> None:
+        threading.Thread(target=self.run, name=f"imap {self.config.key}", daemon=True).start()
 
     def run(self) -> None:
         """Poll until stopped: IDLE where the server offers it, else every poll_seconds.

@@ -28,7 +28,7 @@ import ssl
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -36,15 +36,15 @@ from typing import IO, Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
+from intake.channel import Store
 from intake.email.first_hop import Dns, authentication_results
 from intake.email.parse import envelope as as_received
-from intake.message import InboundMessage
+from intake.message import LARGE_BYTES
 
 log = logging.getLogger(__name__)
 
-Store = Callable[[InboundMessage], Awaitable[str]]  # returns a reference for the log, raises on failure
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
-SPOOL_IN_MEMORY = 1024 * 1024  # a letter up to this size stays in memory; a larger one goes to a file as it arrives
+SPOOL_IN_MEMORY = LARGE_BYTES  # a letter up to this size stays in memory; a larger one goes to a file as it arrives
 LARGE_AT_ONCE = 1  # letters over SPOOL_IN_MEMORY read back into memory to be stored at the same time
 TOO_LONG = "500 Line too long (see RFC5321 4.5.3.1.6)"
 TOO_MUCH = "552 Error: Too much mail data"
@@ -238,10 +238,11 @@ class InboundHandler:
             raw = await self._checked(raw, session, envelope)
         message = as_received(raw)  # identity only: the full parse waits until after 250
         try:
-            reference = await self.store(message)
+            stored = await asyncio.wrap_future(self.store.submit(message))
         except Exception:  # noqa: BLE001 - any failure to store must make the sender retry
             log.exception("storing message %s failed; answered 451", message.external_id)
             return TRY_LATER
+        reference = f"message {stored.message_id}" + ("" if stored.created else " (duplicate)")
         log.info("stored %s as %s", message.external_id, reference)
         return f"250 2.0.0 OK: stored as {reference}"
 

@@ -18,12 +18,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from intake.channel import Channel, OutboundMessage, Store
 from intake.message import InboundMessage
 from intake.webchat.limits import RateLimit
 from intake.webchat.tokens import ChatTokens
@@ -48,7 +49,6 @@ class ChatLine:
     options: list[tuple[str, str]] = field(default_factory=list)
 
 
-Store = Callable[[InboundMessage], tuple[int, bool]]
 History = Callable[[str, int], list[ChatLine]]  # (visitor address, after this line id) -> lines
 
 
@@ -129,9 +129,9 @@ def webchat_router(store: Store, history: History, settings: ChatSettings) -> AP
                           f"In an emergency phone {settings.landlord_phone}.", 429)
         address = address_of(token)
         nonce = "".join(ch for ch in nonce if ch.isalnum() or ch in "-_")[:40] or secrets.token_urlsafe(12)
-        message_id, _created = store(InboundMessage(channel=CHANNEL, external_id=f"{address}-{nonce}", sender=address,
-                                                    body_text=text, new_text=text,
-                                                    sent_at=dt.datetime.now(dt.UTC)))
+        message_id = store.submit(InboundMessage(channel=CHANNEL, external_id=f"{address}-{nonce}", sender=address,
+                                                 body_text=text, new_text=text,
+                                                 sent_at=dt.datetime.now(dt.UTC))).result().message_id
         if wants_json:
             return JSONResponse({"stored": message_id})
         deadline = time.monotonic() + settings.reply_wait_seconds
@@ -161,3 +161,24 @@ def webchat_router(store: Store, history: History, settings: ChatSettings) -> AP
         return FileResponse(HERE / "static" / name, media_type=media, headers={"Cache-Control": "max-age=300"})
 
     return router
+
+
+class WebchatChannel(Channel):
+    """The chat page served by the web role. Its replies are not pushed anywhere: the visitor's page
+    reads them from the record (`history`), so a reply is delivered once it is queued."""
+
+    name: ClassVar[str] = CHANNEL
+    chat: ClassVar[bool] = True
+    buttons: ClassVar[bool] = True
+
+    def __init__(self, history: History, settings: ChatSettings) -> None:
+        self.history, self.settings = history, settings
+
+    def router(self, store: Store) -> APIRouter:
+        return webchat_router(store, self.history, self.settings)
+
+    def send_text(self, message: OutboundMessage) -> None:
+        """Nothing to push: the page polls /chat/messages, which reads the record this message is in."""
+
+    def send_text_with_choices(self, message: OutboundMessage) -> None:
+        """As send_text: the page draws the choices as buttons from the record's options."""

@@ -32,11 +32,10 @@ from workflow.console.bulk import assign_many, confirm_many
 from workflow.console.learning_pages import add_learning_pages, this_year
 from workflow.console import signin
 from workflow.console.auth import IDLE, csrf_ok, end_session, may, said, say, signed_in, start_session
-from workflow.correspondence import residents_words
+from workflow.correspondence import channels as resident_channels, residents_words
 from workflow.errors import DomainError
 from workflow.letters import Letters
 from workflow.models import Case, Classification, ConsoleSession, Message, Review, User
-from workflow.queue import CHANNELS as QUEUE_CHANNELS
 from workflow.queue import SORTS as QUEUE_SORTS
 from workflow.queue import STATUSES as QUEUE_STATUSES
 from workflow.queue import VIEWS as QUEUE_VIEWS
@@ -265,7 +264,7 @@ def console_router(sessions: sessionmaker[Session], now: Callable[[], dt.datetim
         def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
             today = london_date(now())
             keep = urlencode({k: v for k, v in chosen.items() if v} | ({"sort": sort} if sort != "risk" else {}))
-            choices = {"teams": teams_of(team_for), "channels": QUEUE_CHANNELS,  # not a scan of every case
+            choices = {"teams": teams_of(team_for), "channels": resident_channels(),  # not a scan of every case
                        "users": list(session.scalars(select(User).where(User.active.is_(True))
                                                      .order_by(User.username))),
                        "statuses": QUEUE_STATUSES, "sorts": QUEUE_SORTS}
