@@ -94,6 +94,12 @@ def configured(context: Context) -> list[Channel]:
     return [channel for channel in (entry.build(context) for entry in REGISTRY) if channel is not None]
 
 
+def addresses(context: Context, address: str) -> list[str]:
+    """An address as typed by a person, and as each channel writes it: "07700 900123" is the text
+    message resident "+447700900123" (`triage export-resident`)."""
+    return list(dict.fromkeys([address.strip(), *(channel.normalise(address) for channel in configured(context))]))
+
+
 def outgoing(delivery: Delivery) -> OutboundMessage:
     """The outbox's record of a message as the channel interface's OutboundMessage."""
     return OutboundMessage(key=delivery.key, address=delivery.address, text=delivery.text,

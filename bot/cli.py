@@ -588,17 +588,20 @@ def purge(
 
 @app.command("export-resident")
 def export_resident(
-    address: Annotated[str, typer.Argument(help="the resident's email address, or Telegram or web chat id")],
+    address: Annotated[str, typer.Argument(help="the resident's email address, phone number, or Telegram or web "
+                                                "chat id")],
 ) -> None:
     """Everything held about a resident, as JSON, for a subject access request."""
     import json
 
+    from bot import channels
     from workflow.subject_access import export, find_residents
 
     context = _context()
     context.migrate()
     with context.sessions() as session:
-        residents = find_residents(session, address)
+        found = {r.id: r for each in channels.addresses(context, address) for r in find_residents(session, each)}
+        residents = [found[key] for key in sorted(found)]
         if not residents:
             typer.echo(f"error: no resident has the contact address {address!r}", err=True)
             raise typer.Exit(1)

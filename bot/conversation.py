@@ -41,7 +41,7 @@ from bot.answers import answers_question, asks_how_to_complain, read_adjustments
 from classifier.model import TriageModel
 from classifier.suggestion import Suggestion
 from intake.email import authentication
-from workflow import attention, audit, cases, corrections, outbox, reply_limits
+from workflow import attention, audit, cases, choices, outbox, reply_limits
 from workflow.calendar import WorkingCalendar
 from workflow.correspondence import CHOICE_OPTIONS, form_of, letter_values
 from workflow.hazards import report_hazard
@@ -356,68 +356,57 @@ class Conversation:
         case.awaiting = Awaiting.CHOICE.value
         self._reply(turn, case, "choice", hazard=case.hazard, asked_how=asked_how, options=CHOICE_OPTIONS)
 
+    # -- the answers to the bot's questions: the table CONVERSATION, below the class, says which step
+    # each answer takes and what the case waits for after it ----------------------------------------
+
     def _answer(self, turn: Turn, case: Case) -> None:
         self._attach(turn, case)
-        awaiting = Awaiting(case.awaiting)
-        if awaiting == Awaiting.CHOICE:
-            self._choice(turn, case)
-        elif awaiting == Awaiting.OUTCOME:
-            stage = case.stage_record(case.stage)
-            if stage is not None:
-                stage.outcomes_sought = turn.text.strip()
-            audit.record(turn.session, "outcome_sought_recorded", BOT, turn.at, case=case, message_id=turn.message.id)
-            case.awaiting = Awaiting.ADJUSTMENTS.value
-            self._reply(turn, case, "adjustments_question")
-        else:
-            needs = not says_nothing_needed(turn.text)
-            if needs:  # the words, and the choices letters follow until a person agrees them (5.10)
-                case.adjustments_requested = turn.text.strip()
-                case.adjustments_asked = read_adjustments(turn.text, case.language)
-                audit.record(turn.session, "adjustments_requested", BOT, turn.at, case=case,
-                             message_id=turn.message.id, kinds=[a["kind"] for a in case.adjustments_asked])
-            case.awaiting = None
-            stage = case.stage_record(case.stage)
-            due = stage.acknowledgement_due if stage is not None else self.calendar.add(turn.at.date(), 5)
-            self._reply(turn, case, "thanks", asked_help=needs, acknowledgement_due=due)
+        self._step(turn, case, Awaiting(case.awaiting))
 
     def _choice(self, turn: Turn, case: Case) -> None:
-        answer = read_choice(turn.text)
-        session = turn.session
-        if answer is None:
-            self._reply(turn, case, "choice_unclear", options=CHOICE_OPTIONS)
-            return
+        """The resident's words read as the answer to the choice (also when they chose before being asked)."""
+        self._step(turn, case, Awaiting.CHOICE)
+
+    def _step(self, turn: Turn, case: Case, awaiting: Awaiting) -> None:
+        read, steps = CONVERSATION[awaiting]
+        step = steps[read(turn.text)]
         case.awaiting = None
-        lifecycle = ComplaintLifecycle(session, self.calendar)
-        received_at = corrections.first_received(session, case)  # the dissatisfaction, not the answer
-        if answer == ChoiceAnswer.COMPLAINT:
-            if case.kind == Kind.COMPLAINT:
-                complaint, request_reference = case, None
-                lifecycle.log_stage1(complaint, received_at, turn.at, BOT)
-            elif case.kind == Kind.SERVICE_REQUEST:  # 1.5: the request goes on being worked; the complaint is linked
-                case.choice_answer, case.choice_answered_at = ChoiceAnswer.COMPLAINT.value, turn.at
-                complaint = cases.raise_complaint_about_request(session, case, turn.at, BOT)
-                _copy_hazard(case, complaint)
-                request_reference = case.reference
-                lifecycle.log_stage1(complaint, received_at, turn.at, BOT)
-            else:  # an enquiry, compliment or feedback they chose to make a complaint: one issue, one reference
-                corrections.become(session, self.calendar, case, Kind.COMPLAINT, BOT, turn.at, asked_to_complain=True,
-                                   reason="the resident chose to complain")
-                complaint, request_reference = case, None
-            complaint.choice_answer, complaint.choice_answered_at = ChoiceAnswer.COMPLAINT.value, turn.at
-            complaint.awaiting = Awaiting.OUTCOME.value
-            self._reply(turn, complaint, "complaint_logged", **self._dates(complaint),
-                        request_reference=request_reference, hazard=complaint.hazard)
-            return
-        if case.kind == Kind.COMPLAINT:  # the same case goes on as a request, under the reference they were given
-            lifecycle.decline(case, turn.at, BOT)
-            corrections.become(session, self.calendar, case, Kind.SERVICE_REQUEST, BOT, turn.at,
-                               reason="resident chose a request")
-            request = case
-        else:
-            case.choice_answer, case.choice_answered_at = ChoiceAnswer.REQUEST.value, turn.at
-            audit.record(session, "decline", BOT, turn.at, case=case)
-            request = case
+        waiting = step.does(self, turn, case)
+        waiting.awaiting = step.then.value if step.then is not None else None
+
+    def _log_complaint(self, turn: Turn, case: Case) -> Case:
+        complaint, request_reference = choices.chose_complaint(turn.session, self.calendar, case, turn.at, BOT)
+        self._reply(turn, complaint, "complaint_logged", **self._dates(complaint),
+                    request_reference=request_reference, hazard=complaint.hazard)
+        return complaint
+
+    def _take_as_request(self, turn: Turn, case: Case) -> Case:
+        request = choices.chose_request(turn.session, self.calendar, case, turn.at, BOT)
         self._reply(turn, request, "request_chosen", team=request.team or "Our team")
+        return request
+
+    def _ask_choice_again(self, turn: Turn, case: Case) -> Case:
+        self._reply(turn, case, "choice_unclear", options=CHOICE_OPTIONS)
+        return case
+
+    def _record_outcome(self, turn: Turn, case: Case) -> Case:
+        choices.outcome_sought(turn.session, case, turn.text, turn.at, BOT, turn.message.id)
+        self._reply(turn, case, "adjustments_question")
+        return case
+
+    def _record_adjustments(self, turn: Turn, case: Case) -> Case:
+        choices.adjustments_asked(turn.session, case, turn.text, read_adjustments(turn.text, case.language), turn.at,
+                                  BOT, turn.message.id)
+        return self._thank(turn, case, asked_help=True)
+
+    def _nothing_needed(self, turn: Turn, case: Case) -> Case:
+        return self._thank(turn, case, asked_help=False)
+
+    def _thank(self, turn: Turn, case: Case, asked_help: bool) -> Case:
+        stage = case.stage_record(case.stage)
+        due = stage.acknowledgement_due if stage is not None else self.calendar.add(turn.at.date(), 5)
+        self._reply(turn, case, "thanks", asked_help=asked_help, acknowledgement_due=due)
+        return case
 
     def _escalate(self, turn: Turn, case: Case) -> None:
         """6.12: the resident is unhappy with the stage 1 response; no reasons are asked for."""
@@ -552,6 +541,45 @@ class Conversation:
                        references=list(message.references), automatic=True)
 
 
+@dataclass(frozen=True)
+class Step:
+    does: Callable[[Conversation, Turn, Case], Case]  # the change and the reply; returns the case asked next
+    then: Awaiting | None  # what that case waits for after it; None: nothing
+
+
+ANY = "any"
+
+
+def _choice_of(text: str) -> str | None:
+    answer = read_choice(text)
+    return answer.value if answer is not None else None
+
+
+def _help_or_nothing(text: str) -> str:
+    return "nothing" if says_nothing_needed(text) else "help"
+
+
+# The conversation, in one place: what a case waits for; how the resident's next words are read as
+# its answer; and for each reading, the step taken and what the case waits for after it. The first
+# questions are asked where a case begins: `_offer` asks for the CHOICE (1.3), and a complaint the
+# resident stated is logged and asked for the OUTCOME (5.6). A message that is not an answer
+# (bot/answers.py: answers_question) is read as a message of its own and the question lapses.
+CONVERSATION: dict[Awaiting, tuple[Callable[[str], str | None], dict[str | None, Step]]] = {
+    Awaiting.CHOICE: (_choice_of, {  # complaint or request (1.3, 1.5)
+        ChoiceAnswer.COMPLAINT.value: Step(Conversation._log_complaint, Awaiting.OUTCOME),
+        ChoiceAnswer.REQUEST.value: Step(Conversation._take_as_request, None),
+        None: Step(Conversation._ask_choice_again, Awaiting.CHOICE),
+    }),
+    Awaiting.OUTCOME: (lambda _text: ANY, {  # what would put it right (5.6)
+        ANY: Step(Conversation._record_outcome, Awaiting.ADJUSTMENTS),
+    }),
+    Awaiting.ADJUSTMENTS: (_help_or_nothing, {  # any help, format or language (5.10)
+        "help": Step(Conversation._record_adjustments, None),
+        "nothing": Step(Conversation._nothing_needed, None),
+    }),
+}
+
+
 _CLASSIFIED = insert(Classification)
 _PENDING = (select(Message).where(Message.direction == Direction.INBOUND.value, Message.handled_at.is_(None))
             .order_by(Message.received_at, Message.id))
@@ -575,11 +603,6 @@ def _classification(suggestion: Suggestion, message: Message, at: dt.datetime) -
             "flags": {**data["flags"], "cues": data["cues"], "language": data["language"], "survey": data["survey"],
                       "representative": data["representative"]},
             "created_at": at}
-
-
-def _copy_hazard(source: Case, target: Case) -> None:
-    """A case opened from another carries its hazard clock and language, not a new clock."""
-    target.hazard, target.hazard_due_at, target.language = source.hazard, source.hazard_due_at, source.language
 
 
 # "It's still leaking", "the repair hasn't been done", "the mould has come back": the resident says a

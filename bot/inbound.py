@@ -7,7 +7,6 @@ a group instead of once a message."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import queue
 import threading
@@ -25,22 +24,11 @@ from intake.email.parse import parse
 from intake.channel import Receipt, Stored
 from intake.message import LARGE_BYTES, InboundMessage
 from workflow import outbox
-from workflow.inbox import Incoming, IncomingFile, complete_inbound, raw_letter, raw_size, record_inbound_batch
+from workflow.inbox import Incoming, complete_inbound, raw_letter, raw_size, record_inbound_batch
 from workflow.models import Message
 
 log = logging.getLogger(__name__)
 LARGE_WAIT_SECONDS = 2.0  # the longest the worker waits for its turn at a large letter, then goes ahead
-
-
-def incoming_from(message: InboundMessage, received_at: dt.datetime, quiet: bool = False) -> Incoming:
-    return Incoming(
-        channel=message.channel, external_id=message.external_id, content_digest=message.content_digest,
-        received_at=received_at, sender=message.sender,
-        recipients=message.recipients, subject=message.subject, body_text=message.body_text,
-        new_text=message.new_text, raw=message.raw, in_reply_to=message.in_reply_to, references=message.references,
-        automatic=message.automatic, defects=message.defects, quiet=quiet, parsed=message.parsed,
-        files=[IncomingFile(a.filename, a.content_type, a.data, a.part, a.fingerprint) for a in message.attachments],
-    )
 
 
 def store_messages(context: Context, messages: Sequence[InboundMessage], *, quiet: bool = False
@@ -48,7 +36,7 @@ def store_messages(context: Context, messages: Sequence[InboundMessage], *, quie
     """Store messages durably in one transaction; (message id, newly stored) for each. New ones wake the bot."""
     at = context.now()
     with context.sessions() as session:
-        results = record_inbound_batch(session, [incoming_from(m, at, quiet) for m in messages],
+        results = record_inbound_batch(session, [Incoming(m, at, quiet) for m in messages],
                                        context.settings.data_dir / "attachments")
     if any(created for _, created in results):
         context.wake.set()
@@ -79,8 +67,7 @@ def complete(context: Context, session: Session, message: Message) -> None:
         raw = raw_letter(session, message, size)  # read apart from the record, which never holds it
         if raw is None:
             return
-        complete_inbound(session, message, incoming_from(parse(raw, message.channel), message.received_at),
-                         context.settings.data_dir / "attachments")
+        complete_inbound(session, message, parse(raw, message.channel), context.settings.data_dir / "attachments")
         del raw
     finally:
         if turn:
@@ -142,7 +129,7 @@ class BatchWriter:
         fails alone and its sender is told (451, a 500 in the chat) while the others are stored."""
         at = self.context.now()
         try:
-            results = record_inbound_batch(session, [incoming_from(m, at, quiet) for m, quiet, _ in batch],
+            results = record_inbound_batch(session, [Incoming(m, at, quiet) for m, quiet, _ in batch],
                                            attachments)
         except Exception as error:  # noqa: BLE001 - reported to the sender, who retries
             session.rollback()

@@ -962,3 +962,24 @@ def test_a_message_the_bot_could_not_handle_is_shown_with_its_reason_and_sent_ba
     page.goto(f"{url}/console/")
     assert page.get_by_role("link", name="See it").count() == 0
     context.close()
+
+
+def test_a_case_page_says_why_a_message_was_taken_as_automatic_and_when_its_sender_s_clock_dated_it(
+        console: tuple[str, Desk]) -> None:
+    """Both were parsed and dropped before: an advisor saw "automatic reply" and never why, nor a
+    letter's own date when it is far from when it reached us."""
+    from tests.desk import reference_in
+
+    url, desk = console
+    desk.replies()  # the fixture's residents' replies
+    desk.write("Please could you fix my front door lock, it is stiff.", sender="lock@example.net",
+               headers={"Date": "Mon, 02 Mar 2026 09:00:00 +0000"})
+    (receipt,) = desk.replies()
+    desk.write("I am out of the office until Monday.", sender="lock@example.net", answering=receipt,
+               headers={"Auto-Submitted": "auto-replied"})
+    assert desk.replies() == []
+    with httpx.Client(base_url=url) as client:
+        login(client, "alex")
+        page = client.get(f"/console/cases/{reference_in(receipt)}").text
+    assert "automatic reply (Auto-Submitted: auto-replied)" in page
+    assert "dated 2 March 2026, 9:00am by the sender's clock" in page

@@ -183,3 +183,16 @@ def test_the_choice_in_words_is_read_back_as_the_choice_it_numbers() -> None:
     choices = choices_from(CHOICE_OPTIONS)
     assert in_words(choices) == "Reply 1 to make a complaint, or 2 to deal with it as a request."
     assert [read_choice(str(n)) for n in (1, 2)] == [ChoiceAnswer(c.value) for c in choices]
+
+
+def test_a_subject_access_request_finds_the_resident_by_the_number_as_a_person_types_it(texts: Texts) -> None:
+    from bot import channels
+    from workflow.subject_access import find_residents
+
+    texts.api.text("447700900123", "When is the bulky waste collection on my estate?")
+    texts.tick()
+    assert "+447700900123" in channels.addresses(texts.context, "07700 900123")
+    with texts.context.sessions() as session:
+        found = {r.id for each in channels.addresses(texts.context, "07700 900123")
+                 for r in find_residents(session, each)}
+        assert found == {session.scalars(select(Resident.id)).one()}

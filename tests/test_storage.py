@@ -248,10 +248,12 @@ def test_a_writer_waiting_for_sqlite_gets_the_lock_as_soon_as_it_is_let_go(tmp_p
 
 def test_text_postgresql_refuses_is_stored_readable_on_every_engine(session: Session, tmp_path: Path) -> None:
     """A NUL in a mail's text was accepted with 250 and then lost on PostgreSQL: its text could not be written."""
+    from intake.message import InboundMessage
     from workflow.inbox import Incoming, record_inbound_batch
 
-    incoming = Incoming(channel="email", external_id="<nul@example.net>", received_at=AT, sender="nul\x00@example.net",
-                        subject="Leak\x00", body_text="The ceiling\x00 is leaking \ud800again", new_text="x\x00y")
+    incoming = Incoming(InboundMessage(channel="email", external_id="<nul@example.net>", sender="nul\x00@example.net",
+                                       subject="Leak\x00", body_text="The ceiling\x00 is leaking \ud800again",
+                                       new_text="x\x00y"), AT)
     ((message_id, stored),) = record_inbound_batch(session, [incoming], tmp_path)
     assert stored
     message = session.get_one(Message, message_id)
@@ -286,3 +288,29 @@ def test_a_message_the_database_refuses_fails_alone_and_the_others_in_its_commit
     with context.sessions() as session:
         assert sorted(session.scalars(select(Message.body_text))) == ["Hello", "Thanks"]
     context.engine.dispose()
+
+
+def test_the_senders_date_and_why_a_message_was_automatic_are_kept_and_an_impossible_date_is_dropped(
+        session: Session, tmp_path: Path) -> None:
+    """Both were parsed and then dropped; a date after year 9999 in UTC would have failed the batch."""
+    from email.message import EmailMessage
+
+    from intake.email.parse import parse
+    from workflow.inbox import Incoming, record_inbound_batch
+
+    away = EmailMessage()
+    away["From"], away["To"], away["Subject"] = "jo@example.net", "housing@example.org", "Out of office"
+    away["Message-ID"], away["Date"] = "<away@example.net>", "Tue, 01 Dec 2026 09:30:00 +0100"
+    away["Auto-Submitted"] = "auto-replied"
+    away.set_content("I am away until Monday.")
+    odd = EmailMessage()
+    odd["From"], odd["To"], odd["Subject"] = "sam@example.net", "housing@example.org", "Leak"
+    odd["Message-ID"], odd["Date"] = "<odd@example.net>", "Fri, 31 Dec 9999 23:00:00 -0200"
+    odd.set_content("The kitchen ceiling is leaking.")
+    results = record_inbound_batch(session, [Incoming(parse(away.as_bytes()), AT), Incoming(parse(odd.as_bytes()), AT)],
+                                   tmp_path)
+    first, second = (session.get_one(Message, message_id) for message_id, _ in results)
+    assert first.automatic and first.automatic_reason and "auto-submitted" in first.automatic_reason.lower()
+    assert first.sent_at == dt.datetime(2026, 12, 1, 8, 30, tzinfo=dt.UTC)
+    assert not second.automatic and second.automatic_reason is None
+    assert second.sent_at is None and second.body_text.startswith("The kitchen ceiling")

@@ -15,11 +15,11 @@ import datetime as dt
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import compat32
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -30,44 +30,80 @@ from workflow.vocabulary import Direction
 
 
 REUSED_ID = "Message-ID reused by a different letter"
+AUTOMATIC_REASON_CHARS = 200
 
 
-@dataclass(frozen=True)
-class IncomingFile:
-    filename: str
-    content_type: str
-    data: bytes
-    part: int | None = None  # its place in a walk of the raw letter's MIME tree, when it came in one
-    fingerprint: tuple[int, str] | None = None  # (size, SHA-256) when data is left out: it stays in the letter
+class InboundFile(Protocol):
+    """A file that came with a message (intake's InboundAttachment is one)."""
+
+    @property
+    def filename(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def part(self) -> int | None: ...  # its place in a walk of the raw letter's MIME tree, when it came in one
+    @property
+    def fingerprint(self) -> tuple[int, str] | None: ...  # (size, SHA-256) when data is left out: it stays in the letter
 
 
 class AttachmentMissing(LookupError):
     """An attachment whose bytes are gone (purged) or do not match what was recorded."""
 
 
+class Inbound(Protocol):
+    """A message as a channel received it: what storage reads of it. intake's InboundMessage is the
+    one type every channel hands over; workflow never imports intake, so it names here the fields
+    it reads, and bot passes the message through as it is (one inbound type, not two in step)."""
+
+    @property
+    def channel(self) -> str: ...
+    @property
+    def external_id(self) -> str: ...
+    @property
+    def content_digest(self) -> str: ...
+    @property
+    def sender(self) -> str | None: ...
+    @property
+    def recipients(self) -> Sequence[str]: ...
+    @property
+    def subject(self) -> str | None: ...
+    @property
+    def sent_at(self) -> dt.datetime | None: ...
+    @property
+    def in_reply_to(self) -> str | None: ...
+    @property
+    def references(self) -> Sequence[str]: ...
+    @property
+    def body_text(self) -> str: ...
+    @property
+    def new_text(self) -> str: ...
+    @property
+    def attachments(self) -> Sequence[InboundFile]: ...
+    @property
+    def automatic(self) -> bool: ...
+    @property
+    def automatic_reason(self) -> str | None: ...
+    @property
+    def defects(self) -> Sequence[str]: ...
+    @property
+    def raw(self) -> bytes | None: ...
+    @property
+    def parsed(self) -> bool: ...  # False: only the raw bytes and the id so far; complete_inbound fills in the rest
+
+
 @dataclass(frozen=True)
 class Incoming:
-    channel: str
-    external_id: str
+    """A message being stored: as received, when it reached us, and whether it may be answered."""
+
+    message: Inbound
     received_at: dt.datetime
-    content_digest: str = ""
-    sender: str | None = None
-    recipients: list[str] = field(default_factory=list)
-    subject: str | None = None
-    body_text: str = ""
-    new_text: str = ""
-    raw: bytes | None = None
-    in_reply_to: str | None = None
-    references: list[str] = field(default_factory=list)
-    automatic: bool = False
-    defects: list[str] = field(default_factory=list)
-    files: list[IncomingFile] = field(default_factory=list)
-    parsed: bool = True  # False: only the raw bytes and the id so far; complete_inbound fills in the rest
     quiet: bool = False  # from an archive (triage import): recorded and classified, never answered
 
     @property
     def channel_id(self) -> tuple[str, str]:
-        return self.channel, self.external_id
+        return self.message.channel, self.message.external_id
 
 
 def _write_file(directory: Path, data: bytes) -> tuple[str, str]:
@@ -85,7 +121,7 @@ def _write_file(directory: Path, data: bytes) -> tuple[str, str]:
     return digest, str(relative)
 
 
-def _kept(directory: Path, file: IncomingFile, raw_kept: bool) -> dict[str, object]:
+def _kept(directory: Path, file: InboundFile, raw_kept: bool) -> dict[str, object]:
     """An attachment's columns: a part of the raw letter when there is one, else a file written now."""
     if file.part is not None and raw_kept:
         size, digest = file.fingerprint or (len(file.data), hashlib.sha256(file.data).hexdigest())
@@ -174,25 +210,40 @@ def attachment_bytes(attachment: Attachment, attachments_dir: Path) -> bytes:
     return data
 
 
-def _fill(message: Message, incoming: Incoming, attachments_dir: Path) -> None:
+def _fill(message: Message, incoming: Inbound, attachments_dir: Path) -> None:
     message.sender, message.recipients, message.subject = incoming.sender, list(incoming.recipients), incoming.subject
     message.body_text, message.new_text = incoming.body_text, incoming.new_text
     message.in_reply_to, message.references = incoming.in_reply_to, list(incoming.references)
-    message.automatic = incoming.automatic
+    message.automatic, message.automatic_reason = incoming.automatic, _reason(incoming)
+    message.sent_at = _sent_at(incoming)
     message.defects = sorted({*(message.defects or []), *incoming.defects})  # keeps what storing found (REUSED_ID)
-    for file in incoming.files:
+    for file in incoming.attachments:
         message.attachments.append(Attachment(**_kept(attachments_dir, file, incoming.raw is not None)))
 
 
+def _sent_at(message: Inbound) -> dt.datetime | None:
+    """The sender's date in UTC, or None when it cannot be one: "31 Dec 9999 23:00 -0200" is after
+    year 9999 in UTC, and storing it would have failed the whole batch."""
+    try:
+        return message.sent_at.astimezone(dt.UTC) if message.sent_at is not None else None
+    except (OverflowError, ValueError):
+        return None
+
+
+def _reason(message: Inbound) -> str | None:
+    return (message.automatic_reason or "")[:AUTOMATIC_REASON_CHARS] or None if message.automatic else None
+
+
 def _row(incoming: Incoming, reused: bool, raw_later: bool = False) -> dict[str, object]:
+    message = incoming.message
     return {
-        "channel": incoming.channel, "direction": Direction.INBOUND.value, "external_id": incoming.external_id,
-        "content_digest": incoming.content_digest,
-        "received_at": incoming.received_at, "raw": None if raw_later else incoming.raw, "quiet": incoming.quiet, "parsed": incoming.parsed,
-        "sender": incoming.sender, "recipients": list(incoming.recipients), "subject": incoming.subject,
-        "body_text": incoming.body_text, "new_text": incoming.new_text, "in_reply_to": incoming.in_reply_to,
-        "references": list(incoming.references), "automatic": incoming.automatic,
-        "defects": sorted({*incoming.defects, *([REUSED_ID] if reused else [])}), "options": [],
+        "channel": message.channel, "direction": Direction.INBOUND.value, "external_id": message.external_id,
+        "content_digest": message.content_digest, "received_at": incoming.received_at, "sent_at": _sent_at(message),
+        "raw": None if raw_later else message.raw, "quiet": incoming.quiet, "parsed": message.parsed,
+        "sender": message.sender, "recipients": list(message.recipients), "subject": message.subject,
+        "body_text": message.body_text, "new_text": message.new_text, "in_reply_to": message.in_reply_to,
+        "references": list(message.references), "automatic": message.automatic, "automatic_reason": _reason(message),
+        "defects": sorted({*message.defects, *([REUSED_ID] if reused else [])}), "options": [],
     }
 
 
@@ -200,7 +251,7 @@ Key = tuple[str, str, str]  # channel, external id, content digest
 
 
 def _key(incoming: Incoming) -> Key:
-    return incoming.channel, incoming.external_id, incoming.content_digest
+    return incoming.message.channel, incoming.message.external_id, incoming.message.content_digest
 
 
 def _stored(session: Session, incomings: Sequence[Incoming]) -> tuple[dict[Key, int], set[tuple[str, str]]]:
@@ -214,7 +265,7 @@ def _stored(session: Session, incomings: Sequence[Incoming]) -> tuple[dict[Key, 
     wanted = {_key(i) for i in incomings}
     for message_id, channel, external_id, digest in session.execute(
             select(Message.id, Message.channel, Message.external_id, Message.content_digest)
-            .where(Message.external_id.in_(sorted({i.external_id for i in incomings})))):
+            .where(Message.external_id.in_(sorted({i.message.external_id for i in incomings})))):
         seen.add((channel, external_id))
         for key in wanted:
             if key[:2] == (channel, external_id) and digest in (key[2], ""):
@@ -244,24 +295,27 @@ def record_inbound_batch(session: Session, incomings: Sequence[Incoming], attach
         keys.add(_key(incoming))
         seen.add(incoming.channel_id)
     if fresh:
-        files = {id(i): [_kept(attachments_dir, f, i.raw is not None) for f in i.files] for i in fresh}
+        files = {id(i): [_kept(attachments_dir, f, i.message.raw is not None) for f in i.message.attachments]
+                 for i in fresh}
         try:
             connection = session.connection()  # Core, not the ORM's unit of work: this is the hot path
-            in_pieces = {id(i) for i in fresh if _sqlite(connection) and i.raw is not None and len(i.raw) > PIECE}
+            in_pieces = {id(i) for i in fresh
+                         if _sqlite(connection) and i.message.raw is not None and len(i.message.raw) > PIECE}
             ids = connection.execute(insert(Message.__table__).returning(Message.__table__.c.id,
                                                                          sort_by_parameter_order=True),
                                      [_row(i, id(i) in reused, id(i) in in_pieces) for i in fresh]).scalars().all()
-            _write_in_pieces(connection, [(message_id, i.raw) for message_id, i in zip(ids, fresh, strict=True)
-                                          if id(i) in in_pieces and i.raw is not None])
+            _write_in_pieces(connection, [(message_id, i.message.raw) for message_id, i in zip(ids, fresh, strict=True)
+                                          if id(i) in in_pieces and i.message.raw is not None])
             attachments = [{"message_id": message_id, **columns}
                            for message_id, incoming in zip(ids, fresh, strict=True)
                            for columns in files[id(incoming)]]
             if attachments:
                 connection.execute(insert(Attachment.__table__), attachments)
             connection.execute(insert(AuditEvent.__table__), [
-                {"at": i.received_at, "actor": f"channel:{i.channel}", "action": "message_received",
+                {"at": i.received_at, "actor": f"channel:{i.message.channel}", "action": "message_received",
                  "message_id": message_id,
-                "detail": {"automatic": i.automatic, "attachments": len(i.files), "reused_id": id(i) in reused}}
+                 "detail": {"automatic": i.message.automatic, "attachments": len(i.message.attachments),
+                            "reused_id": id(i) in reused}}
                 for message_id, i in zip(ids, fresh, strict=True)])
             session.commit()
         except IntegrityError:  # another process stored one of them a moment ago
@@ -278,7 +332,7 @@ def record_inbound_batch(session: Session, incomings: Sequence[Incoming], attach
     return [(known[_key(i)], id(i) in created) for i in incomings]
 
 
-def complete_inbound(session: Session, message: Message, incoming: Incoming, attachments_dir: Path) -> None:
+def complete_inbound(session: Session, message: Message, incoming: Inbound, attachments_dir: Path) -> None:
     """Fill in a message stored raw (SMTP stores before it parses) from its parse; the caller commits."""
     if message.parsed:
         return

@@ -387,6 +387,8 @@ class Message(Base):
     in_reply_to: Mapped[str | None] = mapped_column(StorableString(998))
     references: Mapped[list[str]] = mapped_column(default=list)
     automatic: Mapped[bool] = mapped_column(Boolean, default=False)  # auto-reply or bounce (RFC 3834)
+    automatic_reason: Mapped[str | None] = mapped_column(StorableString(200))  # what showed it was automatic
+    sent_at: Mapped[dt.datetime | None]  # what the sender's clock said (an email's Date): shown, never a deadline's start
     defects: Mapped[list[str]] = mapped_column(default=list)
     new_text: Mapped[str] = mapped_column(StorableText, default="")  # without quoted history or signature
     options: Mapped[list[str]] = mapped_column(default=list)  # answers offered as buttons on chat channels

@@ -23,7 +23,8 @@ def _when(value: dt.date | dt.datetime | None) -> str | None:
 
 
 def find_residents(session: Session, address: str) -> list[Resident]:
-    """Residents with this contact point: an email address (any case), a Telegram or web chat id."""
+    """Residents with this contact point: an email address (any case), a phone number as the text
+    message channel writes it (E.164), a Telegram or web chat id."""
     return list(session.scalars(
         select(Resident).join(ContactPoint).where(func.lower(ContactPoint.address) == address.strip().lower())
         .distinct().order_by(Resident.id)))
