@@ -40,8 +40,8 @@ def parse_roles(text: str = "") -> frozenset[str]:
     """'smtp,web' -> {'smtp', 'web'}; "" -> every role; an unknown list is an error a person can act on."""
     roles = frozenset(part.strip().lower() for part in text.split(",") if part.strip()) or frozenset(ROLES)
     unknown = sorted(roles - set(ROLES))
-    if unknown or not roles:
-        raise ValueError(f"unknown role {', '.join(unknown) or '(none given)'}; choose from {', '.join(ROLES)}")
+    if unknown:
+        raise ValueError(f"unknown role {', '.join(unknown)}; choose from {', '.join(ROLES)}")
     return roles
 
 

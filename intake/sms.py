@@ -158,14 +158,17 @@ def callback_router(store: Store, token: str, country_code: str = "44") -> APIRo
     """Notify's two callbacks. Each checks the bearer token before it reads the body."""
     router = APIRouter()
 
-    def refused() -> JSONResponse:
+    def refused(request: Request) -> JSONResponse | None:
+        """401 unless the request carries the token (compared in constant time); None when it does."""
+        if token and hmac.compare_digest(_bearer(request).encode(), token.encode()):
+            return None
         return JSONResponse({"error": "the bearer token is missing or wrong"}, status_code=401,
                             headers={"WWW-Authenticate": "Bearer"})
 
     @router.post(RECEIVED_PATH)
     async def received(request: Request) -> JSONResponse:
-        if not token or not hmac.compare_digest(_bearer(request).encode(), token.encode()):
-            return refused()
+        if (refusal := refused(request)) is not None:
+            return refusal
         try:
             data = await request.json()
             message = inbound_from_callback(data, country_code)
@@ -173,15 +176,15 @@ def callback_router(store: Store, token: str, country_code: str = "44") -> APIRo
             return JSONResponse({"error": "not a received text message"}, status_code=400)
         try:
             stored = await asyncio.wrap_future(store.submit(message))
-        except Exception:  # noqa: BLE001 - Notify retries on a 5xx; the log has the type, never the text
-            log.exception("storing a received text failed")
+        except Exception as error:  # noqa: BLE001 - Notify retries on a 5xx; the log has the type, never the text
+            log.error("storing received text %s failed (%s)", message.external_id, type(error).__name__)
             return JSONResponse({"error": "not stored; try again"}, status_code=503)
         return JSONResponse({"stored": stored.message_id, "duplicate": not stored.created})
 
     @router.post(RECEIPT_PATH)
     async def receipt(request: Request) -> JSONResponse:
-        if not token or not hmac.compare_digest(_bearer(request).encode(), token.encode()):
-            return refused()
+        if (refusal := refused(request)) is not None:
+            return refusal
         try:
             data = await request.json()
             status, key = str(data["status"]), str(data["reference"])

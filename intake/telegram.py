@@ -85,7 +85,8 @@ class TelegramPoller:
                     while not self.stopping.is_set():
                         offset = await self.poll_once(bot, offset)
                         backoff = 1.0
-            except (TelegramError, OSError) as error:
+            except Exception as error:  # noqa: BLE001 - Telegram, the network, or storing (the database down or
+                # refusing): the offset has not moved past the update, so it comes again after the wait
                 log.warning("Telegram polling failed (%s); retrying in %.0fs", type(error).__name__, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
@@ -95,7 +96,6 @@ class TelegramPoller:
         updates = await bot.get_updates(offset=offset, timeout=self.poll_timeout,
                                         allowed_updates=["message", "edited_message", "callback_query"],
                                         read_timeout=self.poll_timeout + 10)
-        loop = asyncio.get_running_loop()
         for update in updates:
             message = inbound_from_update(update)
             if message is not None:

@@ -13,14 +13,13 @@ import pytest
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from bot.context import Context
 from bot.channels import mailbox_poller
 from bot.settings import Settings
 from intake.email.imap import MailboxConfig, MailboxPoller
-from intake.message import InboundMessage
 from tests.servers import dovecot_server
+from tests.stores import Intercepted
 from workflow.inbox import load_cursor, save_cursor
 from workflow.models import Message
 
@@ -158,15 +157,7 @@ def test_a_message_the_database_refuses_is_read_again_and_the_poller_keeps_runni
     commit and the mailbox was never read again until the bot was restarted."""
     append(imap_port, letter(1))
     running = poller(context, imap_port)
-    real_store, refusals = running.store, [1]
-
-    def store(message: InboundMessage) -> None:
-        if refusals:
-            refusals.pop()
-            raise OperationalError("INSERT INTO messages ...", {}, Exception("database is locked"))
-        real_store(message)
-
-    running.store = store
+    running.store = refusing = Intercepted(running.store, refuse=1)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
     try:
@@ -175,7 +166,7 @@ def test_a_message_the_database_refuses_is_read_again_and_the_poller_keeps_runni
             assert time.monotonic() < deadline, "the refused message was not read again"
             assert thread.is_alive(), "the poller stopped after a failed store"
             time.sleep(0.1)
-        assert not refusals
+        assert refusing.refuse == 0
         assert running.listening.wait(30), "the poller did not go back to listening"
         append(imap_port, letter(2))
         while stored_ids(context) != ["<imap-1@example.net>", "<imap-2@example.net>"]:
@@ -205,15 +196,13 @@ def test_mail_announced_while_a_pass_reads_is_read_in_the_same_pass(context: Con
     append(imap_port, letter(1))
     arriving = [letter(2), letter(3)]
     reader = poller(context, imap_port)
-    store = reader.store
 
-    def store_while_mail_arrives(message: InboundMessage) -> None:
-        store(message)
+    def mail_arrives() -> None:
         if arriving:
             append(imap_port, *arriving)
             arriving.clear()
 
-    reader.store = store_while_mail_arrives  # type: ignore[method-assign]
+    reader.store = Intercepted(reader.store, after=mail_arrives)
     with reader.connect() as imap:
         assert reader.poll_once(imap) == 3
     assert stored_ids(context) == [f"<imap-{n}@example.net>" for n in (1, 2, 3)]

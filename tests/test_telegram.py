@@ -18,6 +18,7 @@ from bot.settings import Settings
 from bot.channels import telegram_poller
 from classifier.model import TriageModel
 from intake.telegram import TelegramPoller
+from tests.stores import Intercepted
 from tests.telegram_api import FakeTelegram, fake_telegram
 from workflow.models import Message
 from workflow.vocabulary import Direction
@@ -121,6 +122,22 @@ def test_messages_sent_while_the_bot_was_down_are_answered_once_on_start(chat: C
             Message.channel == "telegram", Message.direction == Direction.INBOUND.value))
     assert stored == 3
     assert all(len(chat.api.sent_to(700 + n)) == 1 for n in range(3))
+
+
+def test_an_update_the_database_refuses_is_fetched_again_and_polling_goes_on(chat: Chat) -> None:
+    """The polling thread ended on any error that was not Telegram's or the network's: one refused
+    commit and no resident's Telegram message was read again until a restart."""
+    chat.stop_bot()
+    chat.poller = telegram_poller(chat.context, poll_timeout=1)
+    assert chat.poller is not None
+    chat.poller.store = refusing = Intercepted(chat.poller.store, refuse=1)
+    chat.thread = threading.Thread(target=chat.poller.run, daemon=True)
+    chat.thread.start()
+    chat.api.say(911, "When is my rent due this month?")
+    assert len(chat.replies(911, 1)) == 1 and refusing.refuse == 0
+    assert chat.thread.is_alive()
+    chat.api.say(912, "Is the housing office open on Saturday?")
+    assert len(chat.replies(912, 1)) == 1
 
 
 def test_a_flood_from_one_chat_is_all_stored_and_answered_only_a_few_times(chat: Chat) -> None:
