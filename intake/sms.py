@@ -63,6 +63,14 @@ def e164(number: str, country_code: str = "44") -> str:
     return digits
 
 
+def number(written: str, country_code: str = "44") -> str:
+    """E.164 where the number is one; else as given, so a text from an odd number is still stored and shown."""
+    try:
+        return e164(written, country_code)
+    except ValueError:
+        return written.strip()
+
+
 def plain(text: str) -> str:
     return text.translate(_PLAIN)
 
@@ -107,11 +115,7 @@ def _when(text: object) -> dt.datetime | None:
 
 def inbound_from_callback(data: dict[str, Any], country_code: str = "44") -> InboundMessage:
     """A received-text callback's body as an InboundMessage; KeyError or ValueError when it is not one."""
-    source = str(data["source_number"])
-    try:
-        sender = e164(source, country_code)
-    except ValueError:
-        sender = source.strip()  # kept as given: a text from an odd number is still stored and shown
+    sender = number(str(data["source_number"]), country_code)
     text = str(data.get("message") or "") or "[an empty text message]"
     return InboundMessage(channel=CHANNEL, external_id=f"notify-{data['id']}", sender=sender, body_text=text,
                           new_text=text, recipients=[str(data.get("destination_number") or "")],
@@ -138,10 +142,7 @@ class SmsChannel(Channel):
         self.client = NotificationsAPIClient(settings.api_key, base_url=settings.base_url, timeout=30)
 
     def normalise(self, address: str) -> str:
-        try:
-            return e164(address, self.settings.country_code)
-        except ValueError:
-            return address.strip()
+        return number(address, self.settings.country_code)
 
     def send_text(self, message: OutboundMessage) -> None:
         """One notification a part; an API error raises, so the outbox retries the message."""
