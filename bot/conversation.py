@@ -348,11 +348,7 @@ class Conversation:
     def _offer(self, turn: Turn, case: Case, asked_how: bool) -> None:
         """Code 1.3: the choice, in the resident's channel, recorded with the time it was offered.
         `asked_how`: they asked how to complain, so the letter answers that rather than saying sorry."""
-        if case.kind == Kind.COMPLAINT:
-            ComplaintLifecycle(turn.session, self.calendar).offer_choice(case, turn.at, BOT)
-        else:
-            case.choice_offered_at = turn.at
-            audit.record(turn.session, "offer_choice", BOT, turn.at, case=case)
+        choices.offered(turn.session, self.calendar, case, turn.at, BOT)
         case.awaiting = Awaiting.CHOICE.value
         self._reply(turn, case, "choice", hazard=case.hazard, asked_how=asked_how, options=CHOICE_OPTIONS)
 

@@ -13,7 +13,8 @@ from sqlalchemy import text
 from bot import channels
 from bot.context import Context
 from bot.retraining import Retrainer
-from workflow.console.app import console_router
+from workflow.console import app as console_app
+from workflow.console.page import Console
 
 
 class WithoutQuery(logging.Filter):
@@ -56,10 +57,10 @@ def create_app(context: Context, retrainer: Retrainer | None = None) -> FastAPI:
 
     for router in channels.routers(context):  # the web chat, and the channels' webhooks and callbacks
         app.include_router(router)
-    app.include_router(console_router(context.sessions, context.now, context.calendar, context.letters,
-                                      context.settings.team_for, retrainer or Retrainer(context),
-                                      secure_cookies=context.settings.public_url.startswith("https://"),
-                                      homes_owned=context.settings.homes_owned, wake=context.wake.set,
-                                      idle=dt.timedelta(minutes=context.settings.console_idle_minutes),
-                                      password_checks=context.password_checks))
+    console_app.install(app, Console(context.sessions, context.now, context.calendar, context.letters,
+                                     context.settings.team_for, retrainer or Retrainer(context),
+                                     secure_cookies=context.settings.public_url.startswith("https://"),
+                                     homes_owned=context.settings.homes_owned, wake=context.wake.set,
+                                     idle=dt.timedelta(minutes=context.settings.console_idle_minutes),
+                                     password_checks=context.password_checks))
     return app

@@ -8,7 +8,8 @@ set also used is left out, so the test figures measure messages from pages the m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import csv
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ TRAIN_FILE = "train.jsonl"
 HELDOUT_FILE = "heldout.jsonl"
 REAL_DIR = "real"
 REAL_TEST_DIR = "realtest"
+CASE_NUMBERS = "case_numbers.tsv"
 MODEL_VERSION_PREFIX = "triage-2"
 # Which of build.py's variants of a hand-written message are trained on. Measured by grouped
 # cross-validation on the real residents' messages (README): with every variant (slips, email,
@@ -33,19 +35,37 @@ MODEL_VERSION_PREFIX = "triage-2"
 VARIANTS = ("original",)
 
 
+def case_numbers(data_dir: Path) -> dict[str, str]:
+    """Ombudsman decisions stored under an address without their case number (`?p=40367`), as
+    found in the page's text: the same decision under its /decisions/…-NNNNNNNNN address has
+    another page_key, so without this list it could serve the test set and training at once."""
+    path = data_dir / CASE_NUMBERS
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {page_key(row["source"]): f"case:{row['case']}" for row in csv.DictReader(handle, delimiter="\t")}
+
+
+def page_of(source: str, known: Mapping[str, str]) -> str:
+    """One name for one page or decision, however it was addressed."""
+    key = page_key(source)
+    return known.get(key, key)
+
+
 def held_back_pages(data_dir: Path) -> set[str]:
-    """The pages the real-text test set was written from: never trained on."""
-    return {page_key(e.source) for path in sorted((data_dir / REAL_TEST_DIR).glob("*.jsonl"))
+    """The pages and decisions the real-text test set was written from: never trained on."""
+    known = case_numbers(data_dir)
+    return {page_of(e.source, known) for path in sorted((data_dir / REAL_TEST_DIR).glob("*.jsonl"))
             for e in read_jsonl(path) if e.source}
 
 
 def real_examples(data_dir: Path) -> list[Example]:
     """Residents' own words, grouped by page so one page's messages never straddle a fold."""
-    held_back = held_back_pages(data_dir)
+    held_back, known = held_back_pages(data_dir), case_numbers(data_dir)
     found = []
     for path in sorted((data_dir / REAL_DIR).glob("*.jsonl")):
         for e in read_jsonl(path):
-            key = page_key(e.source or path.name)
+            key = page_of(e.source or path.name, known)
             if key not in held_back:
                 found.append(replace(e, group=f"page:{key}"))
     return found

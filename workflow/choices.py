@@ -18,6 +18,16 @@ from workflow.models import Case
 from workflow.vocabulary import ChoiceAnswer, Kind
 
 
+def offered(session: Session, calendar: WorkingCalendar, case: Case, at: dt.datetime, actor: str) -> None:
+    """1.3: the resident sounded unhappy and was given the choice, recorded with when it was given;
+    on a complaint case that is a step in its lifecycle."""
+    if case.kind == Kind.COMPLAINT:
+        ComplaintLifecycle(session, calendar).offer_choice(case, at, actor)
+    else:
+        case.choice_offered_at = at
+        audit.record(session, "offer_choice", actor, at, case=case)
+
+
 def chose_complaint(session: Session, calendar: WorkingCalendar, case: Case, at: dt.datetime,
                     actor: str) -> tuple[Case, str | None]:
     """1.3, 1.5: the resident chose a formal complaint. The complaint is logged at stage 1 from when

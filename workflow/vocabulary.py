@@ -135,7 +135,8 @@ class RestrictionMode(StrEnum):
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
-    FAILED = "failed"  # gave up after the last retry; shown to supervisors
+    FAILED = "failed"  # gave up after the last retry, or the channel could not deliver it: on the attention page
+    SET_ASIDE = "set_aside"  # failed, and a person dealt with it another way (workflow/undelivered.py)
 
 
 def row_id(text: str) -> int | None:

@@ -12,32 +12,29 @@ beside it and everything typed kept.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from workflow import cases, improvements, self_assessment_formats
 from workflow.assessment_entries import set_entry
-from workflow.calendar import WorkingCalendar, london_date
 from workflow.console.actions import form_date
 from workflow.console.auth import say
+from workflow.console.page import Page, Posted, Supervisor, SupervisorForm, form_fields
 from workflow.errors import DomainError
 from workflow.findings import Finding, findings_between, record_finding
-from workflow.models import ConsoleSession, Improvement, User
+from workflow.models import Improvement, User
 from workflow.patterns import find_patterns
 from workflow.provisions import is_provision
 from workflow.reports import Period
 from workflow.self_assessment import build_self_assessment
-from workflow.vocabulary import Role, row_id
+from workflow.vocabulary import row_id
 
-Guarded = Callable[..., Response]
-Render = Callable[..., HTMLResponse]
-Work = Callable[[Session, User, ConsoleSession], Response]
+router = APIRouter()
 
 
 def this_year(today: dt.date) -> int:
@@ -73,242 +70,209 @@ def _owner(text: str) -> int | None:
     return known
 
 
-def add_learning_pages(router: APIRouter, *, guarded: Guarded, render: Render, now: Callable[[], dt.datetime],
-                       calendar: WorkingCalendar, landlord: str, teams: Callable[[], list[str]]) -> None:
-    """Add the pages to the console's router; `guarded` checks the role (and CSRF on a POST) first."""
+def _people(session: Session) -> list[User]:
+    return list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)))
 
-    def people(session: Session) -> list[User]:
-        return list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)))
 
-    def improvement_list(session: Session, user: User, console_session: ConsoleSession, status: str = "",
-                         team: str = "", error: str = "", form: Mapping[str, str] | None = None,
-                         code: int = 200) -> HTMLResponse:
-        try:
-            shown = improvements.views(session, london_date(now()), status=status or None, team=team or None)
-        except ValueError:
-            shown, error = [], "There is no such status."
-        return render("improvements.html", code, user=user, csrf=console_session.csrf, rows=shown,
-                      statuses=[s.value for s in improvements.ImprovementStatus], teams=teams(),
-                      people=people(session), chosen={"status": status, "team": team}, error=error, form=form or {})
-
-    @router.get("/improvements", response_class=HTMLResponse)
-    def improvement_page(request: Request, status: str = "", team: str = "") -> Response:
-        """Every service improvement, the soonest due first, with the complaints behind each."""
-        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
-            return improvement_list(session, user, console_session, status, team)
-
-        return guarded(Role.SUPERVISOR, work, request)
-
-    @router.post("/improvements")
-    async def improvement_create(request: Request) -> Response:
-        form = {key: str(value) for key, value in (await request.form()).items()}
-
-        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
-            field = lambda name: form.get(name, "").strip()  # noqa: E731 - a local shorthand
-            try:
-                if field("team") not in teams():
-                    raise DomainError("choose one of the teams")
-                due = _date(field("due_on"), "the due date")
-                if due < london_date(now()):
-                    raise DomainError("the due date is today or later")
-                item = improvements.create(session, title=field("title"), team=field("team"),
-                                           owner_id=_owner(field("owner")), due_on=due, actor=user.username,
-                                           at=now(), complaints=_complaints(session, field("complaints")))
-            except DomainError as error:
-                session.rollback()
-                return improvement_list(session, user, console_session, error=f"Nothing was saved: {error}.",
-                                        form=form, code=400)
-            say(console_session, f"Recorded the service improvement {item.reference}.")
-            session.commit()
-            return RedirectResponse(f"/console/improvements/{item.reference}", status_code=303)
-
-        return await run_in_threadpool(guarded, Role.SUPERVISOR, work, request, form.get("csrf", ""), True)
-
-    def improvement_detail(session: Session, user: User, console_session: ConsoleSession, item: Improvement,
-                           error: str = "", code: int = 200) -> HTMLResponse:
-        view = improvements.view_of(session, item, london_date(now()))
-        moves = sorted(s.value for s in improvements.TRANSITIONS[improvements.ImprovementStatus(item.status)])
-        listed = people(session)  # with its owner even once removed, so that saving a change keeps them
-        owner = session.get(User, item.owner_id) if item.owner_id is not None else None
-        return render("improvement.html", code, user=user, csrf=console_session.csrf, item=item, view=view,
-                      moves=moves, teams=sorted({*teams(), item.team}), error=error,
-                      people=listed + ([owner] if owner is not None and owner not in listed else []))
-
-    @router.get("/improvements/{reference}", response_class=HTMLResponse)
-    def improvement_one(request: Request, reference: str) -> Response:
-        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
-            item = improvements.by_reference(session, reference)
-            if item is None:
-                return render("error.html", 404, user=user, csrf=console_session.csrf,
-                              message=f"There is no improvement {reference}.")
-            return improvement_detail(session, user, console_session, item)
-
-        return guarded(Role.SUPERVISOR, work, request)
-
-    @router.post("/improvements/{reference}/{step}")
-    async def improvement_step(request: Request, reference: str, step: str) -> Response:
-        """change (what, team, owner, due date), status (with the evidence for done), link, unlink."""
-        form = {key: str(value) for key, value in (await request.form()).items()}
-
-        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
-            field = lambda name: form.get(name, "").strip()  # noqa: E731 - a local shorthand
-            item = improvements.by_reference(session, reference)
-            if item is None or step not in ("change", "status", "link", "unlink"):
-                return render("error.html", 404, user=user, csrf=console_session.csrf,
-                              message=f"There is no improvement {reference}, or no such step.")
-            try:
-                if step == "change":
-                    if field("team") not in {*teams(), item.team}:
-                        raise DomainError("choose one of the teams")
-                    owner = _owner(field("owner"))
-                    same = owner == item.owner_id  # a removed owner kept: not a change, and not refused
-                    changed = improvements.change(session, item, actor=user.username, at=now(), title=field("title"),
-                                                  team=field("team"), owner_id=None if same else owner,
-                                                  clear_owner=not same and owner is None,
-                                                  due_on=_date(field("due_on"), "the due date"))
-                    told = f"Changed: {', '.join(changed)}." if changed else "Nothing had changed."
-                elif step == "status":
-                    improvements.set_status(session, item, field("status"), user.username, now(),
-                                            evidence=field("evidence"))
-                    told = f"{item.reference} is now {item.status.replace('_', ' ')}."
-                else:
-                    named = _complaints(session, field("complaint"))
-                    if len(named) != 1:
-                        raise DomainError("give one complaint's reference")
-                    case = named[0]
-                    if step == "link":
-                        linked = improvements.link(session, item, case, user.username, now())
-                        told = f"Linked {case.reference}." if linked else f"{case.reference} was already linked."
-                    else:
-                        improvements.unlink(session, item, case, user.username, now())
-                        told = f"{case.reference} is no longer linked."
-            except (DomainError, ValueError) as error:
-                session.rollback()
-                return improvement_detail(session, user, console_session, item, error=f"Nothing was changed: {error}.",
-                                          code=400)
-            say(console_session, told)
-            session.commit()
-            return RedirectResponse(f"/console/improvements/{item.reference}", status_code=303)
-
-        return await run_in_threadpool(guarded, Role.SUPERVISOR, work, request, form.get("csrf", ""), True)
-
-    @router.get("/patterns", response_class=HTMLResponse)
-    def patterns_page(request: Request) -> Response:
-        """Themes and teams rising, repeat complaints, requests that became complaints (Code 9.1, 9.2)."""
-        since, until = request.query_params.get("from", ""), request.query_params.get("to", "")
-
-        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
-            today = london_date(now())
-            try:
-                start = _date(since, "the first day") if since else today - dt.timedelta(days=89)
-                end = _date(until, "the last day") if until else today
-                if end < start:
-                    raise DomainError("the period ends on or after the day it starts")
-            except DomainError as error:
-                return render("patterns.html", 400, user=user, csrf=console_session.csrf, found=None,
-                              chosen={"from": since, "to": until}, error=f"Those dates cannot be used: {error}.")
-            found = find_patterns(session, Period(start, end))
-            return render("patterns.html", user=user, csrf=console_session.csrf, found=found, error="",
-                          chosen={"from": start.isoformat(), "to": end.isoformat()})
-
-        return guarded(Role.SUPERVISOR, work, request)
-
-    def findings_page(session: Session, user: User, console_session: ConsoleSession, error: str = "",
+def _improvement_list(page: Page, status: str = "", team: str = "", error: str = "",
                       form: Mapping[str, str] | None = None, code: int = 200) -> HTMLResponse:
-        return render("findings.html", code, user=user, csrf=console_session.csrf,
-                      rows=findings_between(session, dt.date(2000, 1, 1), dt.date(2099, 12, 31)),
-                      findings=[f.value for f in Finding], error=error, form=form or {})
+    try:
+        shown = improvements.views(page.db, page.console.today(), status=status or None, team=team or None)
+    except ValueError:
+        shown, error = [], "There is no such status."
+    return page.render("improvements.html", code, rows=shown, statuses=[s.value for s in improvements.ImprovementStatus],
+                       teams=page.console.teams(), people=_people(page.db), chosen={"status": status, "team": team},
+                       error=error, form=form or {})
 
-    @router.get("/findings", response_class=HTMLResponse)
-    def findings_list(request: Request) -> Response:
-        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
-            return findings_page(session, user, console_session)
 
-        return guarded(Role.SUPERVISOR, work, request)
+@router.get("/improvements")
+def improvement_page(page: Supervisor, status: str = "", team: str = "") -> Response:
+    """Every service improvement, the soonest due first, with the complaints behind each."""
+    return _improvement_list(page, status, team)
 
-    @router.post("/findings")
-    async def finding_save(request: Request) -> Response:
-        """8.1 c: a finding arrives by letter from the Ombudsman; a supervisor enters it here."""
-        form = {key: str(value) for key, value in (await request.form()).items()}
 
-        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
-            field = lambda name: form.get(name, "").strip()  # noqa: E731 - a local shorthand
-            try:
-                linked = _complaints(session, field("complaint"))
-                if len(linked) > 1:
-                    raise DomainError("a finding is about one complaint")
-                finding = Finding(field("finding")) if field("finding") in {f.value for f in Finding} else None
-                if finding is None:
-                    raise DomainError("choose what the Ombudsman found")
-                record_finding(session, user, now(), ombudsman_reference=field("ombudsman_reference"),
-                               decided_on=_date(field("decided_on"), "the date of the decision"), finding=finding,
-                               summary=field("summary"), provisions=field("provisions").replace(",", " ").split(),
-                               orders=field("orders"), case=linked[0] if linked else None)
-            except DomainError as error:
-                session.rollback()
-                return findings_page(session, user, console_session, error=f"Nothing was saved: {error}.", form=form,
-                                     code=400)
-            say(console_session, "Recorded. The annual report and the self-assessment show it.")
-            session.commit()
-            return RedirectResponse("/console/findings", status_code=303)
+@router.post("/improvements")
+def improvement_create(page: SupervisorForm, posted: Posted) -> Response:
+    form = form_fields(posted)
+    field = lambda name: form.get(name, "").strip()  # noqa: E731 - a local shorthand
+    try:
+        if field("team") not in page.console.teams():
+            raise DomainError("choose one of the teams")
+        due = _date(field("due_on"), "the due date")
+        if due < page.console.today():
+            raise DomainError("the due date is today or later")
+        item = improvements.create(page.db, title=field("title"), team=field("team"), owner_id=_owner(field("owner")),
+                                   due_on=due, actor=page.user.username, at=page.now(),
+                                   complaints=_complaints(page.db, field("complaints")))
+    except DomainError as error:
+        page.db.rollback()
+        return _improvement_list(page, error=f"Nothing was saved: {error}.", form=form, code=400)
+    say(page.signed, f"Recorded the service improvement {item.reference}.")
+    page.db.commit()
+    return RedirectResponse(f"/console/improvements/{item.reference}", status_code=303)
 
-        return await run_in_threadpool(guarded, Role.SUPERVISOR, work, request, form.get("csrf", ""), True)
 
-    @router.get("/self-assessment", response_class=HTMLResponse)
-    def assessment_page(request: Request) -> Response:
-        """The Code self-assessment for a financial year, as a page to complete, or as the printable
-        form, CSV or JSON to paste into the published report (format=html|csv|json)."""
-        year_text, form = request.query_params.get("year", ""), request.query_params.get("format", "")
+def _improvement_detail(page: Page, item: Improvement, error: str = "", code: int = 200) -> HTMLResponse:
+    view = improvements.view_of(page.db, item, page.console.today())
+    moves = sorted(s.value for s in improvements.TRANSITIONS[improvements.ImprovementStatus(item.status)])
+    listed = _people(page.db)  # with its owner even once removed, so that saving a change keeps them
+    owner = page.db.get(User, item.owner_id) if item.owner_id is not None else None
+    return page.render("improvement.html", code, item=item, view=view, moves=moves,
+                       teams=sorted({*page.console.teams(), item.team}), error=error,
+                       people=listed + ([owner] if owner is not None and owner not in listed else []))
 
-        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
-            today = london_date(now())
-            year = row_id(year_text) if year_text else this_year(today)
-            if year is None or not 2000 <= year <= 2099:
-                return render("error.html", 400, user=user, csrf=console_session.csrf,
-                              message="The year is written like 2026 (the year from 1 April 2026).")
-            assessment = build_self_assessment(session, year, calendar, landlord=landlord, today=today)
-            name = f"self-assessment-{year}-{(year + 1) % 100:02d}"
-            downloads = {"csv": ("text/csv; charset=utf-8", self_assessment_formats.to_csv),
-                         "json": ("application/json", self_assessment_formats.to_json),
-                         "html": ("text/html; charset=utf-8", self_assessment_formats.to_html)}
-            if form in downloads:
-                media, write = downloads[form]
-                disposition = "inline" if form == "html" else f'attachment; filename="{name}.{form}"'
-                return Response(write(assessment), media_type=media, headers={
-                    "Content-Disposition": disposition, "X-Content-Type-Options": "nosniff",
-                    "Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
-            return assessment_form(session, user, console_session, year, built=assessment)
 
-        return guarded(Role.SUPERVISOR, work, request)
+@router.get("/improvements/{reference}")
+def improvement_one(page: Supervisor, reference: str) -> Response:
+    item = improvements.by_reference(page.db, reference)
+    if item is None:
+        return page.error(404, f"There is no improvement {reference}.")
+    return _improvement_detail(page, item)
 
-    def assessment_form(session: Session, user: User, console_session: ConsoleSession, year: int, *,
-                        built: Any = None, code: int = 200, refused: str = "", error: str = "",
-                        form: Mapping[str, str] | None = None) -> HTMLResponse:
-        """The page to complete; a refused provision's form is drawn again with the words typed."""
-        today = london_date(now())
-        built = built or build_self_assessment(session, year, calendar, landlord=landlord, today=today)
-        return render("assessment.html", code, user=user, csrf=console_session.csrf, a=built, year=year,
-                      years=list(range(this_year(today), this_year(today) - 4, -1)), refused=refused, error=error,
-                      form=form or {})
 
-    @router.post("/self-assessment/{year}/{provision}")
-    async def assessment_entry(request: Request, year: int, provision: str) -> Response:
-        """A person's answer, evidence and commentary for one provision; carried into later years."""
-        form = {key: str(value) for key, value in (await request.form()).items()}
+@router.post("/improvements/{reference}/{step}")
+def improvement_step(page: SupervisorForm, posted: Posted, reference: str, step: str) -> Response:
+    """change (what, team, owner, due date), status (with the evidence for done), link, unlink."""
+    form = form_fields(posted)
+    field = lambda name: form.get(name, "").strip()  # noqa: E731 - a local shorthand
+    session, actor = page.db, page.user.username
+    item = improvements.by_reference(session, reference)
+    if item is None or step not in ("change", "status", "link", "unlink"):
+        return page.error(404, f"There is no improvement {reference}, or no such step.")
+    try:
+        if step == "change":
+            if field("team") not in {*page.console.teams(), item.team}:
+                raise DomainError("choose one of the teams")
+            owner = _owner(field("owner"))
+            same = owner == item.owner_id  # a removed owner kept: not a change, and not refused
+            changed = improvements.change(session, item, actor=actor, at=page.now(), title=field("title"),
+                                          team=field("team"), owner_id=None if same else owner,
+                                          clear_owner=not same and owner is None,
+                                          due_on=_date(field("due_on"), "the due date"))
+            told = f"Changed: {', '.join(changed)}." if changed else "Nothing had changed."
+        elif step == "status":
+            improvements.set_status(session, item, field("status"), actor, page.now(), evidence=field("evidence"))
+            told = f"{item.reference} is now {item.status.replace('_', ' ')}."
+        else:
+            named = _complaints(session, field("complaint"))
+            if len(named) != 1:
+                raise DomainError("give one complaint's reference")
+            case = named[0]
+            if step == "link":
+                linked = improvements.link(session, item, case, actor, page.now())
+                told = f"Linked {case.reference}." if linked else f"{case.reference} was already linked."
+            else:
+                improvements.unlink(session, item, case, actor, page.now())
+                told = f"{case.reference} is no longer linked."
+    except (DomainError, ValueError) as error:
+        session.rollback()
+        return _improvement_detail(page, item, error=f"Nothing was changed: {error}.", code=400)
+    say(page.signed, told)
+    session.commit()
+    return RedirectResponse(f"/console/improvements/{item.reference}", status_code=303)
 
-        def work(session: Session, user: User, console_session: ConsoleSession) -> Response:
-            if not is_provision(provision) or not 2000 <= year <= 2099:
-                return render("error.html", 404, user=user, csrf=console_session.csrf,
-                              message="There is no such provision or year.")
-            try:
-                set_entry(session, year, provision, actor=user.username, at=now(), comply=form.get("comply"),
-                          evidence=form.get("evidence"), commentary=form.get("commentary"))
-            except DomainError as error:
-                session.rollback()
-                return assessment_form(session, user, console_session, year, code=400, refused=provision,
-                                  error=f"Nothing was saved for {provision}: {error}.", form=form)
-            say(console_session, f"Saved {provision}.")
-            session.commit()
-            return RedirectResponse(f"/console/self-assessment?year={year}#p{provision}", status_code=303)
 
-        return await run_in_threadpool(guarded, Role.SUPERVISOR, work, request, form.get("csrf", ""), True)
+@router.get("/patterns")
+def patterns_page(page: Supervisor, since: Annotated[str, Query(alias="from")] = "",
+                  until: Annotated[str, Query(alias="to")] = "") -> Response:
+    """Themes and teams rising, repeat complaints, requests that became complaints (Code 9.1, 9.2)."""
+    today = page.console.today()
+    try:
+        start = _date(since, "the first day") if since else today - dt.timedelta(days=89)
+        end = _date(until, "the last day") if until else today
+        if end < start:
+            raise DomainError("the period ends on or after the day it starts")
+    except DomainError as error:
+        return page.render("patterns.html", 400, found=None, chosen={"from": since, "to": until},
+                           error=f"Those dates cannot be used: {error}.")
+    return page.render("patterns.html", found=find_patterns(page.db, Period(start, end)), error="",
+                       chosen={"from": start.isoformat(), "to": end.isoformat()})
+
+
+def _findings(page: Page, error: str = "", form: Mapping[str, str] | None = None, code: int = 200) -> HTMLResponse:
+    return page.render("findings.html", code, rows=findings_between(page.db, dt.date(2000, 1, 1), dt.date(2099, 12, 31)),
+                       findings=[f.value for f in Finding], error=error, form=form or {})
+
+
+@router.get("/findings")
+def findings_list(page: Supervisor) -> Response:
+    return _findings(page)
+
+
+@router.post("/findings")
+def finding_save(page: SupervisorForm, posted: Posted) -> Response:
+    """8.1 c: a finding arrives by letter from the Ombudsman; a supervisor enters it here."""
+    form = form_fields(posted)
+    field = lambda name: form.get(name, "").strip()  # noqa: E731 - a local shorthand
+    try:
+        linked = _complaints(page.db, field("complaint"))
+        if len(linked) > 1:
+            raise DomainError("a finding is about one complaint")
+        finding = Finding(field("finding")) if field("finding") in {f.value for f in Finding} else None
+        if finding is None:
+            raise DomainError("choose what the Ombudsman found")
+        record_finding(page.db, page.user, page.now(), ombudsman_reference=field("ombudsman_reference"),
+                       decided_on=_date(field("decided_on"), "the date of the decision"), finding=finding,
+                       summary=field("summary"), provisions=field("provisions").replace(",", " ").split(),
+                       orders=field("orders"), case=linked[0] if linked else None)
+    except DomainError as error:
+        page.db.rollback()
+        return _findings(page, error=f"Nothing was saved: {error}.", form=form, code=400)
+    say(page.signed, "Recorded. The annual report and the self-assessment show it.")
+    page.db.commit()
+    return RedirectResponse("/console/findings", status_code=303)
+
+
+DOWNLOADS = {"csv": ("text/csv; charset=utf-8", self_assessment_formats.to_csv),
+             "json": ("application/json", self_assessment_formats.to_json),
+             "html": ("text/html; charset=utf-8", self_assessment_formats.to_html)}
+
+
+@router.get("/self-assessment")
+def assessment_page(page: Supervisor, year_text: Annotated[str, Query(alias="year")] = "",
+                    form: Annotated[str, Query(alias="format")] = "") -> Response:
+    """The Code self-assessment for a financial year, as a page to complete, or as the printable
+    form, CSV or JSON to paste into the published report (format=html|csv|json)."""
+    today = page.console.today()
+    year = row_id(year_text) if year_text else this_year(today)
+    if year is None or not 2000 <= year <= 2099:
+        return page.error(400, "The year is written like 2026 (the year from 1 April 2026).")
+    assessment = build_self_assessment(page.db, year, page.console.calendar,
+                                       landlord=page.console.letters.letterhead.landlord_name, today=today)
+    name = f"self-assessment-{year}-{(year + 1) % 100:02d}"
+    if form in DOWNLOADS:
+        media, write = DOWNLOADS[form]
+        disposition = "inline" if form == "html" else f'attachment; filename="{name}.{form}"'
+        return Response(write(assessment), media_type=media, headers={
+            "Content-Disposition": disposition, "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+    return _assessment_form(page, year, built=assessment)
+
+
+def _assessment_form(page: Page, year: int, *, built: Any = None, code: int = 200, refused: str = "",
+                     error: str = "", form: Mapping[str, str] | None = None) -> HTMLResponse:
+    """The page to complete; a refused provision's form is drawn again with the words typed."""
+    today = page.console.today()
+    built = built or build_self_assessment(page.db, year, page.console.calendar,
+                                           landlord=page.console.letters.letterhead.landlord_name, today=today)
+    return page.render("assessment.html", code, a=built, year=year,
+                       years=list(range(this_year(today), this_year(today) - 4, -1)), refused=refused, error=error,
+                       form=form or {})
+
+
+@router.post("/self-assessment/{year}/{provision}")
+def assessment_entry(page: SupervisorForm, posted: Posted, year: int, provision: str) -> Response:
+    """A person's answer, evidence and commentary for one provision; carried into later years."""
+    form = form_fields(posted)
+    if not is_provision(provision) or not 2000 <= year <= 2099:
+        return page.error(404, "There is no such provision or year.")
+    try:
+        set_entry(page.db, year, provision, actor=page.user.username, at=page.now(), comply=form.get("comply"),
+                  evidence=form.get("evidence"), commentary=form.get("commentary"))
+    except DomainError as error:
+        page.db.rollback()
+        return _assessment_form(page, year, code=400, refused=provision,
+                                error=f"Nothing was saved for {provision}: {error}.", form=form)
+    say(page.signed, f"Saved {provision}.")
+    page.db.commit()
+    return RedirectResponse(f"/console/self-assessment?year={year}#p{provision}", status_code=303)
