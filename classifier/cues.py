@@ -64,7 +64,9 @@ RULES: dict[str, list[str]] = {
         "wet patch", "wet to touch", "bulging", "no heating", "no hot water", "without heating", "without hot water",
         "heating ? ? stopped|broken", "heating ? ? working", "heating 's|is not working",
         "hot water ? ? not|n't|nt coming|working", "boiler ? ? stopped|broken|broke|failed|packed",
-        "heater not working", "crack* in ? ? ? wall", "crack in the wall", "rats", "mice",
+        "heater not working", "radiator|radiators ? stone|freezing|ice cold", "radiator|radiators is|are|stay|stays|stayed|went|gone|still|all cold",
+        "radiator|radiators is|are|have|has still|all|completely|totally|been|gone|stayed cold",
+        "radiator|radiators have|has been|gone|stayed stone|freezing|ice cold", "crack* in ? ? ? wall", "crack in the wall", "rats", "mice",
         "cockroach*", "infestation", "roof ? leaking", "leaks ? when it rains",
     ],
     "explicit_complaint": [

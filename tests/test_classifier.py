@@ -315,6 +315,8 @@ def test_the_rules_vocabulary_stays_bounded_in_a_long_running_worker(model: Tria
     ("our flat has had no heat since last thursday, the boiler just clicks", "significant"),
     ("Can someone fix the sticking bedroom door when you're next in the area?", "none"),
     ("When is the rent going up next year?", "none"),
+    ("radiators stone cold since friday, weve had to buy heaters", "significant"),
+    ("The radiators are not cold any more, thanks for sending someone so quickly.", "none"),
 ])
 def test_a_hazard_is_read_from_what_the_message_means(model: TriageModel, text: str, hazard: str) -> None:
     assert model.suggest(text).flags.hazard == hazard

@@ -3,7 +3,8 @@ and the messages the bot could not handle (attention)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from workflow import attention, presence, saved_views, undelivered
 from workflow.console.auth import say
 from workflow.console.bulk import assign_many, confirm_many
-from workflow.console.page import HEADERS, Advisor, AdvisorForm, Posted, a_date
+from workflow.console.page import HEADERS, Advisor, AdvisorForm, Page, Posted, a_date
 from workflow.correspondence import channels as resident_channels
 from workflow.errors import DomainError
 from workflow.models import Classification, Message, Review, User
@@ -180,35 +181,36 @@ def attention_page(page: Advisor) -> Response:
                        undelivered=undelivered.count_undelivered(page.db))
 
 
-ATTENTION_STEPS = {"retry": attention.retry, "set-aside": attention.set_aside}
+Step = Callable[[Session, int, str, dt.datetime], None]  # (database, row, who, when): workflow does the step
+ATTENTION_STEPS: dict[str, tuple[Step, str]] = {"retry": (attention.retry, ""), "set-aside": (attention.set_aside, "")}
+DELIVERY_STEPS: dict[str, tuple[Step, str]] = {
+    "send-again": (undelivered.send_again, "It is back in the outbox and will be sent again."),
+    "set-aside": (undelivered.set_aside, "Recorded as reached another way.")}
+
+
+def _attend(page: Page, steps: Mapping[str, tuple[Step, str]], row: int, step: str) -> Response:
+    """One of the attention page's buttons: the step done and audited by workflow, or why not."""
+    if step not in steps:
+        return page.error(404, "There is no such step.")
+    does, told = steps[step]
+    try:
+        does(page.db, row, page.user.username, page.now())
+    except DomainError as error:
+        return page.error(409, f"Nothing was changed: {error}.")
+    if told:
+        say(page.signed, told)
+    page.db.commit()
+    return RedirectResponse("/console/attention", status_code=303)
 
 
 @router.post("/attention/{message_id}/{step}")
 def attention_step(page: AdvisorForm, message_id: int, step: str) -> Response:
-    if step not in ATTENTION_STEPS:
-        return page.error(404, "There is no such step.")
-    try:
-        ATTENTION_STEPS[step](page.db, message_id, page.user.username, page.now())
-    except DomainError as error:
-        return page.error(409, f"Nothing was changed: {error}.")
-    page.db.commit()
-    if step == "retry":
-        page.console.wake()
-    return RedirectResponse("/console/attention", status_code=303)
-
-
-DELIVERY_STEPS = {"send-again": undelivered.send_again, "set-aside": undelivered.set_aside}
+    done = _attend(page, ATTENTION_STEPS, message_id, step)
+    if step == "retry" and done.status_code == 303:
+        page.console.wake()  # committed: a worker in this process picks it up now
+    return done
 
 
 @router.post("/attention/deliveries/{item_id}/{step}")
 def delivery_step(page: AdvisorForm, item_id: int, step: str) -> Response:
-    if step not in DELIVERY_STEPS:
-        return page.error(404, "There is no such step.")
-    try:
-        DELIVERY_STEPS[step](page.db, item_id, page.user.username, page.now())
-    except DomainError as error:
-        return page.error(409, f"Nothing was changed: {error}.")
-    say(page.signed, "It is back in the outbox and will be sent again." if step == "send-again"
-        else "Recorded as dealt with another way.")
-    page.db.commit()
-    return RedirectResponse("/console/attention", status_code=303)
+    return _attend(page, DELIVERY_STEPS, item_id, step)
