@@ -7,10 +7,12 @@ import datetime as dt
 import inspect
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from bot.context import Context
@@ -18,9 +20,7 @@ from bot.retraining import Retrainer
 from bot.settings import Settings
 from workflow.console import admin_pages, app as console_app, case_pages, oversight_pages, queue_pages
 from workflow.console.auth import signed_in, start_session
-from workflow.console.page import CHECKS, COOKIE, Console, Denied, Page
-from sqlalchemy import select
-
+from workflow.console.page import CHECKS, COOKIE, Console, Page
 from workflow.models import AuditEvent, Message, User
 from workflow.users import add_user
 
@@ -87,21 +87,20 @@ def test_a_page_called_alone_with_a_page_made_by_hand(console: Console) -> None:
         assert oversight_pages.model_step(page, "bogus").status_code == 404
 
 
-def served_alone(console: Console, token: str = "") -> TestClient:
-    """Only the admin pages, on an app of their own as install() would set them up, for one visitor."""
+def served(console: Console, token: str, *pages: ModuleType) -> TestClient:
+    """Some of the console's modules of pages on an app of their own, for one visitor."""
     app = FastAPI()
-    app.state.console = console
-    app.add_exception_handler(Denied, console_app._denied)
-    app.include_router(admin_pages.router, prefix="/console")
+    console_app.install(app, console, pages)
     return TestClient(app, follow_redirects=False, cookies={COOKIE: token} if token else None)
 
 
 def test_one_module_of_pages_served_alone_keeps_its_checks(console: Console) -> None:
-    assert served_alone(console).get("/console/letters").headers["location"] == "/console/login"  # not signed in
-    refused = served_alone(console, cookie(console, "alex")[0]).get("/console/letters")
+    unsigned = served(console, "", admin_pages).get("/console/letters")
+    assert unsigned.headers["location"] == "/console/login"
+    refused = served(console, cookie(console, "alex")[0], admin_pages).get("/console/letters")
     assert refused.status_code == 403 and "for supervisors" in refused.text
     admin, csrf = cookie(console, "ada")
-    client = served_alone(console, admin)
+    client = served(console, admin, admin_pages)
     assert client.get("/console/letters").status_code == 200
     expired = client.post("/console/letters/acknowledgement",
                           data={"text": "Dear resident,\n\nWe have your message.\n", "csrf": "not-the-token"})
@@ -109,16 +108,9 @@ def test_one_module_of_pages_served_alone_keeps_its_checks(console: Console) -> 
     with console.sessions() as session:
         assert session.query(AuditEvent).filter_by(action="letter_edited").count() == 0
     assert console.letters.source("acknowledgement")[1] is False  # still the shipped letter
-    saved = client.post("/console/letters/acknowledgement", data={"text": console.letters.source("acknowledgement")[0], "csrf": csrf})
+    shipped = console.letters.source("acknowledgement")[0]
+    saved = client.post("/console/letters/acknowledgement", data={"text": shipped, "csrf": csrf})
     assert saved.status_code == 200 and console.letters.source("acknowledgement")[1] is True
-
-
-def served(console: Console, token: str, module: object) -> TestClient:
-    app = FastAPI()
-    app.state.console = console
-    app.add_exception_handler(Denied, console_app._denied)
-    app.include_router(module.router, prefix="/console")  # type: ignore[attr-defined]
-    return TestClient(app, follow_redirects=False, cookies={COOKIE: token})
 
 
 def test_letters_and_texts_that_were_not_delivered_are_in_front_of_a_person(console: Console) -> None:
@@ -187,3 +179,16 @@ def test_letters_and_texts_that_were_not_delivered_are_in_front_of_a_person(cons
     page = lists.get("/console/attention")
     assert "ann@example.net" not in page.text and "+447700900123" not in page.text
     assert "could not be delivered" not in lists.get("/console/").text
+
+
+def test_what_an_action_did_is_shown_on_the_next_page_even_when_a_live_poll_comes_first(console: Console) -> None:
+    """live.js polls every few seconds; a poll landing between a form and the page it leads to
+    took the message ("Saved the view …"), so the advisor never saw what their action did."""
+    advisor, csrf = cookie(console, "alex")
+    lists = served(console, advisor, queue_pages)
+    saved = lists.post("/console/views", data={"name": "Hazards", "query": "view=all&hazard=1", "csrf": csrf})
+    assert saved.status_code == 303
+    assert lists.get("/console/live", params={"seen": ""}).status_code == 200  # the other tab's poll
+    shown = lists.get(saved.headers["location"])
+    assert "Saved the view Hazards." in shown.text
+    assert "Saved the view Hazards." not in lists.get("/console/").text  # shown once

@@ -8,6 +8,9 @@ resident's `<script>` is shown as text. Anonymous visitors are sent to the sign-
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from types import ModuleType
+
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
@@ -17,10 +20,10 @@ from workflow.console.page import Console, Denied
 PAGES = (access_pages, queue_pages, case_pages, oversight_pages, learning_pages, admin_pages)
 
 
-def router() -> APIRouter:
-    """Every console page under /console."""
+def router(pages: Sequence[ModuleType] = PAGES) -> APIRouter:
+    """The pages under /console."""
     console = APIRouter(prefix="/console")
-    for module in PAGES:
+    for module in pages:
         console.include_router(module.router)
     return console
 
@@ -30,8 +33,9 @@ async def _denied(request: Request, denied: Exception) -> Response:
     return denied.response
 
 
-def install(app: FastAPI, console: Console) -> None:
-    """Serve the console from `app`; its pages find `console` on the app's state."""
+def install(app: FastAPI, console: Console, pages: Sequence[ModuleType] = PAGES) -> None:
+    """Serve the console (or some of its modules of pages, as a test does) from `app`; the pages
+    find `console` on the app's state."""
     app.state.console = console
     app.add_exception_handler(Denied, _denied)
-    app.include_router(router())
+    app.include_router(router(pages))

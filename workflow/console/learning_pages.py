@@ -80,9 +80,9 @@ def _improvement_list(page: Page, status: str = "", team: str = "", error: str =
         shown = improvements.views(page.db, page.console.today(), status=status or None, team=team or None)
     except ValueError:
         shown, error = [], "There is no such status."
-    return page.render("improvements.html", code, rows=shown, statuses=[s.value for s in improvements.ImprovementStatus],
-                       teams=page.console.teams(), people=_people(page.db), chosen={"status": status, "team": team},
-                       error=error, form=form or {})
+    return page.render("improvements.html", code, rows=shown,
+                       statuses=[s.value for s in improvements.ImprovementStatus], teams=page.console.teams(),
+                       people=_people(page.db), chosen={"status": status, "team": team}, error=error, form=form or {})
 
 
 @router.get("/improvements")
@@ -190,8 +190,9 @@ def patterns_page(page: Supervisor, since: Annotated[str, Query(alias="from")] =
 
 
 def _findings(page: Page, error: str = "", form: Mapping[str, str] | None = None, code: int = 200) -> HTMLResponse:
-    return page.render("findings.html", code, rows=findings_between(page.db, dt.date(2000, 1, 1), dt.date(2099, 12, 31)),
-                       findings=[f.value for f in Finding], error=error, form=form or {})
+    everything = findings_between(page.db, dt.date(2000, 1, 1), dt.date(2099, 12, 31))
+    return page.render("findings.html", code, rows=everything, findings=[f.value for f in Finding], error=error,
+                       form=form or {})
 
 
 @router.get("/findings")

@@ -99,18 +99,28 @@ def console_of(request: Request) -> Console:
 
 @dataclass
 class Page:
-    """A signed-in visitor on one page: their database session, who they are, and the message left
-    for them by their last action (shown once, on the next page they see)."""
+    """A signed-in visitor on one page: their database session, who they are, and whether they
+    posted a form (a form's answer shows no message; the page it leads to does)."""
 
     console: Console
     db: Session
     user: User
     signed: ConsoleSession
-    flash: str = ""
+    posted: bool = False
+    _shown: str | None = field(default=None, repr=False)
+
+    def flash(self) -> str:
+        """The message left by this user's last action, taken (and so shown once) only by a page that
+        draws it: live.js's JSON poll, landing between a form and the page it leads to, took it before."""
+        if self.posted:
+            return ""
+        if self._shown is None:
+            self._shown = said(self.db, self.signed)
+        return self._shown
 
     def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         return self.console.render(template, status, user=self.user, csrf=self.signed.csrf,
-                                   **{"flash": self.flash, **values})
+                                   **{"flash": self.flash(), **values})
 
     def error(self, status: int, message: str) -> HTMLResponse:
         return self.render("error.html", status, message=message)
@@ -146,13 +156,11 @@ def _visit(request: Request, role: Role, csrf: str | None) -> Iterator[Page]:
         found = signed_in(db, request.cookies.get(COOKIE), console.now(), console.idle)
         if found is None:
             raise Denied(RedirectResponse("/console/login", status_code=303))
-        page = Page(console, db, *found)
+        page = Page(console, db, *found, posted=csrf is not None)
         if not may(page.user, role):
             raise Denied(page.error(403, "This page is for supervisors. Ask a supervisor if you need it."))
         if csrf is not None and not csrf_ok(page.signed.csrf, csrf):
             raise Denied(page.error(403, "This form had expired. Go back, reload the page and try again."))
-        if csrf is None:
-            page.flash = said(db, page.signed)
         yield page
 
 
