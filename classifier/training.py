@@ -52,16 +52,17 @@ def page_of(source: str, known: Mapping[str, str]) -> str:
     return known.get(key, key)
 
 
-def held_back_pages(data_dir: Path) -> set[str]:
+def held_back_pages(data_dir: Path, known: Mapping[str, str] | None = None) -> set[str]:
     """The pages and decisions the real-text test set was written from: never trained on."""
-    known = case_numbers(data_dir)
+    known = case_numbers(data_dir) if known is None else known
     return {page_of(e.source, known) for path in sorted((data_dir / REAL_TEST_DIR).glob("*.jsonl"))
             for e in read_jsonl(path) if e.source}
 
 
 def real_examples(data_dir: Path) -> list[Example]:
     """Residents' own words, grouped by page so one page's messages never straddle a fold."""
-    held_back, known = held_back_pages(data_dir), case_numbers(data_dir)
+    known = case_numbers(data_dir)
+    held_back = held_back_pages(data_dir, known)
     found = []
     for path in sorted((data_dir / REAL_DIR).glob("*.jsonl")):
         for e in read_jsonl(path):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from workflow import audit
 from workflow.errors import DomainError
 from workflow.models import Case, User
+from workflow.users import active_users
 from workflow.vocabulary import Kind, Role
 
 BARRED_613 = "handled stage 1 (Code 6.13: someone else handles stage 2)"
@@ -35,8 +36,7 @@ def barred(case: Case, user: User) -> str | None:
 
 def candidates(session: Session, case: Case) -> list[tuple[User, str | None]]:
     """Every active user, each with the reason they cannot be given this case (None: they can)."""
-    users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))
-    return [(user, barred(case, user)) for user in users]
+    return [(user, barred(case, user)) for user in active_users(session)]
 
 
 def assign(session: Session, case: Case, owner: User | None, actor: str, at: dt.datetime) -> None:

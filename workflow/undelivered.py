@@ -50,7 +50,7 @@ def _failed(session: Session, item_id: int) -> OutboxItem:
 
 
 def _case_of(session: Session, item: OutboxItem) -> Case | None:
-    case_id = session.scalar(select(Message.case_id).where(Message.id == item.message_id))
+    case_id = item.message.case_id
     return session.get(Case, case_id) if case_id is not None else None
 
 

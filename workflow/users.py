@@ -98,6 +98,11 @@ def all_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.active.desc(), func.lower(User.username))))
 
 
+def active_users(session: Session) -> list[User]:
+    """Who may be given work or named on it, by name."""
+    return list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)))
+
+
 def anyone_can_sign_in(session: Session) -> bool:
     return session.scalar(select(User.id).where(User.active.is_(True)).limit(1)) is not None
 

@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 from workflow import blocks, cases, improvements, learning, ownership, presence, records, saved_replies, undelivered
 from workflow.console.actions import allowed, perform, tell_about_change
 from workflow.console.auth import say
-from workflow.console.page import HEADERS, Advisor, AdvisorForm, Page, Posted, form_fields
+from workflow.console.page import HEADERS, Advisor, AdvisorForm, Fields, Page
 from workflow.correspondence import residents_words
 from workflow.errors import DomainError
 from workflow.models import Case, Message, User
 from workflow.report_formats import moment
 from workflow.residents import active_restriction
 from workflow.reviews import latest_classification, record_review
+from workflow.users import active_users
 from workflow.vocabulary import AdjustmentKind, Kind, Outcome, RefusalReason, Remedy, row_id
 
 router = APIRouter()
@@ -54,7 +55,7 @@ def _learning_values(session: Session, case: Case) -> dict[str, Any]:
             "learned": {row.stage_number: row for row in learning.learning_of(session, case)},
             "causes": learning.causes_for(case.theme), "block": blocks.block_of(session, case), "prompted": prompted,
             "open_improvements": [i for i in improvements.open_improvements(session) if i not in prompted],
-            "people": list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)))}
+            "people": active_users(session)}
 
 
 def case_view(page: Page, case: Case, *, status: int = 200, failed: Failed | None = None, use: int | None = None,
@@ -163,8 +164,8 @@ def review(page: AdvisorForm, reference: str, kind: Annotated[str, Form()] = "",
 
 
 @router.post("/cases/{reference}/act/{action}")
-def act(page: AdvisorForm, form: Posted, reference: str, action: str) -> Response:
-    typed = form_fields(form)
+def act(page: AdvisorForm, form: Fields, reference: str, action: str) -> Response:
+    typed = dict(form)
     case = cases.by_reference(page.db, reference)
     if case is None:
         return page.error(404, f"There is no case {reference}.")

@@ -17,14 +17,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow import cases, improvements, self_assessment_formats
 from workflow.assessment_entries import set_entry
 from workflow.console.actions import form_date
 from workflow.console.auth import say
-from workflow.console.page import Page, Posted, Supervisor, SupervisorForm, form_fields
+from workflow.console.page import Fields, Page, Supervisor, SupervisorForm
 from workflow.errors import DomainError
 from workflow.findings import Finding, findings_between, record_finding
 from workflow.models import Improvement, User
@@ -32,6 +31,7 @@ from workflow.patterns import find_patterns
 from workflow.provisions import is_provision
 from workflow.reports import Period
 from workflow.self_assessment import build_self_assessment
+from workflow.users import active_users
 from workflow.vocabulary import row_id
 
 router = APIRouter()
@@ -70,10 +70,6 @@ def _owner(text: str) -> int | None:
     return known
 
 
-def _people(session: Session) -> list[User]:
-    return list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)))
-
-
 def _improvement_list(page: Page, status: str = "", team: str = "", error: str = "",
                       form: Mapping[str, str] | None = None, code: int = 200) -> HTMLResponse:
     try:
@@ -82,7 +78,7 @@ def _improvement_list(page: Page, status: str = "", team: str = "", error: str =
         shown, error = [], "There is no such status."
     return page.render("improvements.html", code, rows=shown,
                        statuses=[s.value for s in improvements.ImprovementStatus], teams=page.console.teams(),
-                       people=_people(page.db), chosen={"status": status, "team": team}, error=error, form=form or {})
+                       people=active_users(page.db), chosen={"status": status, "team": team}, error=error, form=form or {})
 
 
 @router.get("/improvements")
@@ -92,8 +88,7 @@ def improvement_page(page: Supervisor, status: str = "", team: str = "") -> Resp
 
 
 @router.post("/improvements")
-def improvement_create(page: SupervisorForm, posted: Posted) -> Response:
-    form = form_fields(posted)
+def improvement_create(page: SupervisorForm, form: Fields) -> Response:
     field = lambda name: form.get(name, "").strip()  # noqa: E731 - a local shorthand
     try:
         if field("team") not in page.console.teams():
@@ -115,7 +110,7 @@ def improvement_create(page: SupervisorForm, posted: Posted) -> Response:
 def _improvement_detail(page: Page, item: Improvement, error: str = "", code: int = 200) -> HTMLResponse:
     view = improvements.view_of(page.db, item, page.console.today())
     moves = sorted(s.value for s in improvements.TRANSITIONS[improvements.ImprovementStatus(item.status)])
-    listed = _people(page.db)  # with its owner even once removed, so that saving a change keeps them
+    listed = active_users(page.db)  # with its owner even once removed, so that saving a change keeps them
     owner = page.db.get(User, item.owner_id) if item.owner_id is not None else None
     return page.render("improvement.html", code, item=item, view=view, moves=moves,
                        teams=sorted({*page.console.teams(), item.team}), error=error,
@@ -131,9 +126,8 @@ def improvement_one(page: Supervisor, reference: str) -> Response:
 
 
 @router.post("/improvements/{reference}/{step}")
-def improvement_step(page: SupervisorForm, posted: Posted, reference: str, step: str) -> Response:
+def improvement_step(page: SupervisorForm, form: Fields, reference: str, step: str) -> Response:
     """change (what, team, owner, due date), status (with the evidence for done), link, unlink."""
-    form = form_fields(posted)
     field = lambda name: form.get(name, "").strip()  # noqa: E731 - a local shorthand
     session, actor = page.db, page.user.username
     item = improvements.by_reference(session, reference)
@@ -201,9 +195,8 @@ def findings_list(page: Supervisor) -> Response:
 
 
 @router.post("/findings")
-def finding_save(page: SupervisorForm, posted: Posted) -> Response:
+def finding_save(page: SupervisorForm, form: Fields) -> Response:
     """8.1 c: a finding arrives by letter from the Ombudsman; a supervisor enters it here."""
-    form = form_fields(posted)
     field = lambda name: form.get(name, "").strip()  # noqa: E731 - a local shorthand
     try:
         linked = _complaints(page.db, field("complaint"))
@@ -262,9 +255,8 @@ def _assessment_form(page: Page, year: int, *, built: Any = None, code: int = 20
 
 
 @router.post("/self-assessment/{year}/{provision}")
-def assessment_entry(page: SupervisorForm, posted: Posted, year: int, provision: str) -> Response:
+def assessment_entry(page: SupervisorForm, form: Fields, year: int, provision: str) -> Response:
     """A person's answer, evidence and commentary for one provision; carried into later years."""
-    form = form_fields(posted)
     if not is_provision(provision) or not 2000 <= year <= 2099:
         return page.error(404, "There is no such provision or year.")
     try:

@@ -190,9 +190,12 @@ AdminForm = Annotated[Page, Depends(CHECKS[Role.ADMIN][1])]
 ConsoleOf = Annotated[Console, Depends(console_of)]
 
 
-def form_fields(form: FormData) -> dict[str, str]:
+def form_fields(form: Posted) -> dict[str, str]:
     """A form's fields as text, a field given more than once (ticked boxes) joined with commas."""
     return {key: ",".join(str(v) for v in form.getlist(key)) for key in form}
+
+
+Fields = Annotated[dict[str, str], Depends(form_fields)]
 
 
 def a_date(text: str) -> dt.date:

@@ -26,6 +26,7 @@ from workflow.queue import VIEWS as QUEUE_VIEWS
 from workflow.queue import QueueFilter, triage_queue
 from workflow.queue import counts as queue_counts
 from workflow.search import find_cases
+from workflow.users import active_users
 from workflow.vocabulary import row_id
 
 QUEUE_PAGE = 100  # a page of the queue; an advisor works from the top, and the page stays quick at any size
@@ -67,7 +68,7 @@ def queue(page: Advisor, request: Request, view: str = "all", sort: str = "risk"
     chosen = {name: request.query_params.get(name, "").strip() for name in QUEUE_FILTERS}
     session, user, calendar = page.db, page.user, page.console.calendar
     choices = {"teams": page.console.teams(), "channels": resident_channels(),  # not a scan of every case
-               "users": list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))),
+               "users": active_users(session),
                "statuses": QUEUE_STATUSES, "sorts": QUEUE_SORTS}
     values = dict(now=page.now(), view=view, views=QUEUE_VIEWS, seen=presence.queue_version(session),
                   attention=attention.count_waiting(session), undelivered=undelivered.count_undelivered(session),
