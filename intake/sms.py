@@ -22,6 +22,7 @@ import datetime as dt
 import hmac
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -140,16 +141,29 @@ class SmsChannel(Channel):
     def __init__(self, settings: NotifySettings) -> None:
         self.settings = settings
         self.client = NotificationsAPIClient(settings.api_key, base_url=settings.base_url, timeout=30)
+        self._accepted: dict[str, int] = {}  # a message's key -> how many of its parts Notify has taken
+        self._accepted_lock = threading.Lock()
 
     def normalise(self, address: str) -> str:
         return number(address, self.settings.country_code)
 
     def send_text(self, message: OutboundMessage) -> None:
-        """One notification a part; an API error raises, so the outbox retries the message."""
-        for text in parts(message.text):
+        """One notification a part; an API error raises, so the outbox retries the message.
+
+        A retry starts at the first part Notify did not take: a resident whose third part failed
+        is not sent the first two again. What was taken is kept in this process only; after a
+        restart a retry sends every part, as a resident is better told twice than not at all."""
+        texts = parts(message.text)
+        with self._accepted_lock:
+            start = self._accepted.get(message.key, 0)
+        for number in range(start, len(texts)):
             self.client.send_sms_notification(self.normalise(message.address), self.settings.template_id,
-                                              personalisation={"body": text}, reference=message.key,
+                                              personalisation={"body": texts[number]}, reference=message.key,
                                               sms_sender_id=self.settings.sender_id)
+            with self._accepted_lock:
+                self._accepted[message.key] = number + 1
+        with self._accepted_lock:
+            self._accepted.pop(message.key, None)
 
     def router(self, store: Store) -> APIRouter:
         return callback_router(store, self.settings.callback_token, self.settings.country_code)

@@ -39,6 +39,7 @@ class FakeNotify:
         self.sent: list[dict[str, Any]] = []
         self.refused: list[str] = []  # why requests were refused (bad token, unknown template)
         self.fail_next = 0  # answer this many sends with a 500
+        self.fail_after = 0  # ...once this many sends have been taken
         self.service_url = ""  # where the service's callbacks are, once it is serving
 
     # -- Notify's API, as the client calls it ---------------------------------------------------
@@ -56,7 +57,7 @@ class FakeNotify:
             self.refused.append("template")
             return 400, {"status_code": 400, "errors": [{"error": "BadRequestError", "message": "Template not found"}]}
         with self.lock:
-            if self.fail_next > 0:
+            if self.fail_next > 0 and len(self.sent) >= self.fail_after:
                 self.fail_next -= 1
                 return 500, {"status_code": 500, "errors": [{"error": "Exception", "message": "Internal error"}]}
             notification = {"id": str(uuid.uuid4()), "to": body["phone_number"],

@@ -158,6 +158,27 @@ def test_a_send_that_notify_refuses_is_retried_by_the_outbox(texts: Texts) -> No
     assert len(texts.api.sent_to(PHONE)) == 1
 
 
+def test_a_long_text_that_failed_part_way_is_not_sent_again_from_its_first_part_on_retry() -> None:
+    from intake.channel import OutboundMessage
+    from intake.sms import NotifySettings, SmsChannel
+
+    letter = "\n\n".join(["We have booked the repair to your bathroom ceiling for next Tuesday. " * 3] * 12)
+    expected = parts(letter)
+    assert len(expected) >= 3
+    with fake_notify() as (api, base_url):
+        channel = SmsChannel(NotifySettings(api_key=API_KEY, template_id=TEMPLATE_ID, callback_token=CALLBACK_TOKEN,
+                                            base_url=base_url))
+        message = OutboundMessage(key="ack-1", address="07700 900123", text=letter)
+        api.fail_after, api.fail_next = 2, 1  # Notify takes two parts, then fails once
+        with pytest.raises(Exception):
+            channel.send_text(message)
+        assert [n["body"] for n in api.sent_to(PHONE)] == expected[:2]
+        channel.send_text(message)  # the outbox's retry
+        assert [n["body"] for n in api.sent_to(PHONE)] == expected
+        channel.send_text(OutboundMessage(key="ack-2", address=PHONE, text=letter))  # another letter: all of it
+        assert [n["body"] for n in api.sent_to(PHONE)] == expected + expected
+
+
 def test_phone_numbers_are_written_in_e164() -> None:
     for written in ("07700 900123", "07700-900-123", "+44 7700 900123", "447700900123", "0044 7700 900123",
                     "(07700) 900123"):
