@@ -139,6 +139,6 @@ def start(context: Context, roles: frozenset[str], stop: threading.Event | None 
             for listener in channels.listeners(context, role, store):
                 listener.start()
                 running.stops.append(listener.stop)
-                log.info("%s role: started %s", role, type(listener).__name__)
+                log.info("%s role: started the %s", role, listener)
     log.info("running: %s", ", ".join(r for r in ROLES if r in roles))
     return running

@@ -53,7 +53,8 @@ class Store(Protocol):
 
 
 class Listener(Protocol):
-    """An input side that runs by itself (a server, a poller): started and stopped by `triage run`."""
+    """An input side that runs by itself (a server, a poller): started and stopped by `triage run`,
+    which logs it by str(): what it is and where it listens, never a secret."""
 
     def start(self) -> None: ...
 

@@ -66,6 +66,9 @@ class TelegramPoller:
         self.max_backoff = max_backoff
         self.stopping = threading.Event()
 
+    def __str__(self) -> str:
+        return "Telegram long polling"  # never the token: it is the bot's password
+
     def start(self) -> None:
         threading.Thread(target=self.run, name="telegram", daemon=True).start()
 
@@ -205,6 +208,9 @@ class WebhookRegistration:
 
     def __init__(self, channel: TelegramChannel) -> None:
         self.channel = channel
+
+    def __str__(self) -> str:
+        return "Telegram webhook registration"
 
     def start(self) -> None:
         self.channel.register_webhook()

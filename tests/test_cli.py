@@ -146,6 +146,7 @@ def test_make_run_then_demo_then_a_resident_emails_and_answers_complaint(tmp_pat
         said = log.read_text()
         assert f"Console: http://127.0.0.1:{port}/console/" in said and f"Web chat: http://127.0.0.1:{port}/chat" in said
         assert "No console user yet" in said and "triage users add YOUR-NAME --role admin" in said
+        assert f"smtp role: started the SMTP server on 127.0.0.1:{smtp_port}" in said, "the log says where mail goes"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             landing = response.read().decode()
         assert 'href="/console/"' in landing and 'href="/chat"' in landing, "/ answered {\"detail\":\"Not Found\"}"

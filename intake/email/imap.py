@@ -125,6 +125,9 @@ class MailboxPoller:
             self.save_cursor(self.config.key, uidvalidity, uid)
         return len(uids)
 
+    def __str__(self) -> str:
+        return f"IMAP poller of {self.config.key}"
+
     def start(self) -> None:
         threading.Thread(target=self.run, name=f"imap {self.config.key}", daemon=True).start()
 

@@ -189,6 +189,9 @@ class BoundedController(Controller):
         self.connections = connections
         self.spool_dir = spool_dir
 
+    def __str__(self) -> str:
+        return f"SMTP server on {self.hostname}:{self.port}"
+
     def factory(self) -> SMTP:
         return BoundedSMTP(self.handler, self.connections, self.spool_dir, **self.SMTP_kwargs)
 
