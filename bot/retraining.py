@@ -3,10 +3,14 @@ candidate in the background, measure it and the current model on the same held-o
 and switch only when the supervisor accepts. The console reaches the classifier only through
 this object.
 
-Training takes a minute or two, so it runs in a thread of its own and says how far it has got
-in training.json beside the model; the page reads that file, so a refresh (or another web
-process) shows the same progress. A lock on training.lock means one training at a time across
-every process that shares the data directory: a second request while one runs starts nothing.
+Training takes a minute or two and about 700 MB at its peak, so it runs in a process of its
+own (as the first build does, bot/models.build_apart), watched by a thread of the web process:
+the console stays quick while it trains, `triage run` gives the memory back when it is done, and
+a training that crashes or is killed is reported as failed while the current model stays in use.
+It says how far it has got in training.json beside the model; the page reads that file, so a
+refresh (or another web process) shows the same progress. A lock on training.lock, held by the
+watching thread, means one training at a time across every process that shares the data
+directory: a second request while one runs starts nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +28,7 @@ from typing import IO, Any
 
 from bot.context import Context
 from bot.models import build, load_model
+from bot.settings import Settings
 from classifier.data import read_jsonl
 from classifier.model import TriageModel
 from classifier.training import HELDOUT_FILE, evaluate
@@ -100,8 +107,37 @@ class Retrainer:
         self.state_file.unlink(missing_ok=True)
 
     def _train(self, lock: IO[str], by: str) -> None:
-        started = time.time()
+        """Watch the training process; release the lock and record the candidate once it has ended."""
+        try:
+            child = multiprocessing.get_context("spawn").Process(
+                target=train_apart, args=(self.context.settings, by, time.time()), name="retraining",
+                daemon=True)  # ended with `triage run`, as the thread watching it is
+            child.start()
+            child.join()
+            state = self.status()
+            if state.get("state") == "training":  # it ended without saying how: killed, or out of memory
+                self._write({"state": "failed", "by": by, "error": f"the training process ended before it finished "
+                                                                    f"(exit code {child.exitcode})"})
+            elif state.get("state") == "ready":
+                self._audit(by, state["figures"])
+        except Exception as error:  # anything: the supervisor is told, and the current model stays
+            log.exception("training a candidate model failed")
+            self._write({"state": "failed", "error": f"{type(error).__name__}: {error}", "by": by})
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
 
+    def _audit(self, by: str, figures: dict[str, Any]) -> None:
+        try:
+            with self.context.sessions() as session:
+                audit.record(session, "model_candidate_trained", by, self.context.now(),
+                             version=figures["candidate"]["version"], n_reviews=figures["n_reviews"])
+                session.commit()
+        except Exception:  # the candidate stands; the record of it is what failed
+            log.exception("recording the trained candidate in the audit trail failed")
+
+    def train_here(self, by: str, started: float) -> None:
+        """The training process's work: the candidate and its figures, or why there are none, in training.json."""
         def progress(step: str, fraction: float) -> None:
             self._write({"state": "training", "step": step, "fraction": round(fraction, 3), "by": by,
                          "started": started})
@@ -112,17 +148,6 @@ class Retrainer:
         except Exception as error:  # anything: the supervisor is told, and the current model stays
             log.exception("training a candidate model failed")
             self._write({"state": "failed", "error": f"{type(error).__name__}: {error}", "by": by})
-        else:
-            try:
-                with self.context.sessions() as session:
-                    audit.record(session, "model_candidate_trained", by, self.context.now(),
-                                 version=figures["candidate"]["version"], n_reviews=figures["n_reviews"])
-                    session.commit()
-            except Exception:  # the candidate stands; the record of it is what failed
-                log.exception("recording the trained candidate in the audit trail failed")
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-            lock.close()
 
     def _locked(self) -> bool:
         try:
@@ -139,3 +164,10 @@ class Retrainer:
         partial = self.state_file.with_suffix(".partial")
         partial.write_text(json.dumps(state), encoding="utf-8")
         partial.replace(self.state_file)
+
+
+def train_apart(settings: Settings, by: str, started: float) -> None:
+    """The entry point of the training process: a fresh interpreter, its own database connections."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: `triage run` decides
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    Retrainer(Context(settings)).train_here(by, started)
