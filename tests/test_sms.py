@@ -159,6 +159,8 @@ def test_a_send_that_notify_refuses_is_retried_by_the_outbox(texts: Texts) -> No
 
 
 def test_a_long_text_that_failed_part_way_is_not_sent_again_from_its_first_part_on_retry() -> None:
+    from notifications_python_client.errors import HTTPError
+
     from intake.channel import OutboundMessage
     from intake.sms import NotifySettings, SmsChannel
 
@@ -170,7 +172,7 @@ def test_a_long_text_that_failed_part_way_is_not_sent_again_from_its_first_part_
                                             base_url=base_url))
         message = OutboundMessage(key="ack-1", address="07700 900123", text=letter)
         api.fail_after, api.fail_next = 2, 1  # Notify takes two parts, then fails once
-        with pytest.raises(Exception):
+        with pytest.raises(HTTPError):
             channel.send_text(message)
         assert [n["body"] for n in api.sent_to(PHONE)] == expected[:2]
         channel.send_text(message)  # the outbox's retry
