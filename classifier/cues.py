@@ -35,7 +35,7 @@ RULES: dict[str, list[str]] = {
         "zimmer", "mobility scooter", "dementia", "alzheimer*", "pregnan*", "baby*", "babies", "newborn",
         "#num|#young|#old month|months|week|weeks old", "#young year|yr old", "elderly", "frail",
         "#old years|yrs old", "aged #old", "i 'm|am|m #old",
-        "she|he 's|is #old", "mum|dad|mother|father|gran|grandad|grandmother|grandfather is #old",
+        "she|he 's|is #old", "mum|dad|mother|father|gran|grandad|grandmother|grandfather 's|is #old",
         "asthma*", "copd", "respiratory", "chest infection*", "breathing problem*", "cancer", "chemo*", "oxygen",
         "heart condition", "diabet*", "epilep*", "mental health", "depression", "depressed", "anxiety", "ptsd",
         "panic attack*", "suicid*", "self harm", "self-harm", "autis*", "adhd", "learning difficult*",
@@ -57,6 +57,19 @@ RULES: dict[str, list[str]] = {
         "ceiling ? ? collapsed", "collapse*", "fall down", "will fall", "water ? ? ? light", "water ? ? ? ? light", "water near the light",
         "onto|into the light|lights|socket|sockets|electrics|fusebox",
         "electrics have gone", "fuse box", "flooding", "flooded", "pouring", "fire door*",
+        # a ceiling down or about to come down, however said
+        "ceiling|ceilings ? come|came|fallen|fell|caved down|in", "ceiling|ceilings ? ? come|came|fallen|fell|caved down|in",
+        "ceiling|ceilings ? ? bowing|sagging", "caved in",
+        # water escaping now
+        "burst pipe|pipes|radiator|radiators|tank|main", "pipe|pipes|radiator|radiators ? ? burst",
+        # bare wiring
+        "bare wire|wires|cable|cables", "wires ? showing|exposed", "live electric|electrical ? cable|cables",
+        # a home that cannot be made secure (LABELLING.md: a broken front door or window); a door
+        # that "won't close" or "won't shut" is as often a cupboard's or a bathroom's, so not those
+        "door|window|windows wo|does|do|ca|can|will|is|'s n't|not|nt lock", "door|window|windows wont|cant|doesnt|dont lock",
+        "ca|can n't|not|nt lock the|my front|back door", "cant lock the|my front|back door",
+        "ca|can n't|not|nt lock|secure the|my flat|house|home", "cant lock|secure the|my flat|house|home",
+        "front|back door ? ? ? smashed|kicked|bust|busted", "door lock ? ? smashed|broken|bust|busted",
     ],
     "significant": [
         "damp*", "mould*", "mold*", "mildew", "condensation", "leak*", "water coming through|in",
@@ -96,7 +109,17 @@ NEGATORS = {"no", "not", "n't", "nt", "never", "without", "none", "nor", "dont",
 RESOLVED = {"sorted", "fixed", "gone", "resolved", "repaired", "finished", "cured", "cleared", "treated"}
 HARM = {"cough", "coughing", "hospital", "chest", "breathing", "asthma", "ill", "doctor", "gp", "wheezing",
         "respiratory", "infection", "infections"}
+HARM |= {"inhaler", "inhalers", "rash", "rashes", "wheeze", "a&e", "asthmatic"}
 TAPS = {"tap", "taps", "faucet", "mixer"}
+# LABELLING.md: no heating or hot water is an emergency for a household with a baby or a very ill,
+# disabled or old person; these beginnings of the vulnerable rules' words say which it is
+AT_RISK_FROM_COLD = ("baby", "babies", "newborn", "pregnan", "months", "elderly", "frail", "pensioner", "oap",
+                     "disab", "wheelchair", "housebound", "bed", "dialysis", "cancer", "chemo", "terminal", "oxygen",
+                     "copd", "heart", "respiratory", "chest", "breath", "asthma", "sickle", "arthritis", "multiple",
+                     "stroke", "chronic", "aged")
+HEATING = {"heating", "hot", "boiler", "radiator", "radiators", "heater", "heat"}
+ELECTRICS = {"light", "lights", "socket", "sockets", "electrics", "electrical", "fusebox", "fuse", "wiring", "wires",
+             "switch"}
 WATER_COMING_IN = {"ceiling", "roof", "wall", "walls", "through", "floor", "flooding", "flooded", "light", "lights",
                    "electrics", "socket", "sockets", "downstairs", "below", "pouring"}
 SURVEY = re.compile(r"\bsurvey\b|\b\d{1,2}\s*(/|out of)\s*10\b|\brated\b", re.I)
@@ -242,8 +265,10 @@ class CueRules:
                 words.append(hit.words)
         emergency, significant = cues.pop("emergency", []), cues.pop("significant", [])
         vulnerable = "vulnerable" in cues
+        if significant and not emergency:
+            emergency = self._water_on_electrics(reading, hits)
         if significant and not emergency and vulnerable:
-            emergency = self._harm_from_damp(doc, reading, hits)
+            emergency = self._harm_from_damp(doc, reading, hits) or self._cold_for_someone_at_risk(reading, hits)
         hazard = "emergency" if emergency else "significant" if significant else "none"
         if hazard != "none":
             cues["hazard"] = emergency + [w for w in significant if w not in emergency]
@@ -301,6 +326,29 @@ class CueRules:
         first, last = reading.bounds[sentence]
         words = set(reading.lower[first:last])
         return reading.lower[start].startswith(("leak", "drip")) and bool(words & TAPS) and not words & WATER_COMING_IN
+
+    @staticmethod
+    def _water_on_electrics(reading: _Reading, hits: Iterable[Hit]) -> list[str]:
+        """CODE.md: electrics in contact with water. Water coming in, in a sentence about a light or socket."""
+        for hit in hits:
+            if hit.rule == "significant" and reading.lower[hit.start].startswith(("leak", "water", "drip", "pour", "coming")):
+                first, last = reading.bounds[hit.sentence]
+                touched = [reading.lower[i] for i in range(first, last) if reading.lower[i] in ELECTRICS]
+                if touched:
+                    return [hit.words, touched[0]]
+        return []
+
+    @staticmethod
+    def _cold_for_someone_at_risk(reading: _Reading, hits: Iterable[Hit]) -> list[str]:
+        """No heating or hot water where the message says a baby, or a very ill, disabled or old
+        person, lives: what the rules name an emergency, which neither cue is alone."""
+        hits = list(hits)
+        cold = [h.words for h in hits if h.rule == "significant"
+                and not HEATING.isdisjoint(reading.lower[h.start:h.end])]
+        risk = [h.words for h in hits if h.rule == "vulnerable"
+                and any(word.startswith(AT_RISK_FROM_COLD) or (reading.lower[i].isdigit() and token_norm(word) != "#num")
+                        for i, word in enumerate(reading.lower[h.start:h.end], start=h.start))]
+        return [cold[0], risk[0]] if cold and risk else []
 
     @staticmethod
     def _harm_from_damp(doc: Doc, reading: _Reading, hits: Iterable[Hit]) -> list[str]:

@@ -143,6 +143,8 @@ def test_survey_replies_are_recognised() -> None:
     ("rain is coming into the light in the kitchen", "emergency"),
     ("my light fitting is broken, can someone replace it", "none"),
     ("i'm 8 months gone and the bedroom is covered in black mould", "significant"),
+    ("Water is leaking through the ceiling by the light in the hall", "emergency"),
+    ("A pipe has burst under the sink and there's water everywhere", "emergency"),
 ])
 def test_hazards_by_what_the_water_does_not_by_one_word(text: str, hazard: str) -> None:
     assert rules.flags(text).hazard == hazard
@@ -152,3 +154,25 @@ def test_hazards_by_what_the_water_does_not_by_one_word(text: str, hazard: str) 
                                   "I'm a pensioner and I live on my own", "I've been on the sick since my operation"])
 def test_vulnerability_in_residents_own_words(text: str) -> None:
     assert rules.flags(text).vulnerable
+
+
+@pytest.mark.parametrize("text,hazard", [
+    ("Our heating has stopped. I have a 2 month old baby and it's really cold.", "emergency"),
+    ("No hot water since Friday and my dad's 84, he's on dialysis.", "emergency"),
+    ("We have no heating, I'm disabled and it's freezing in here.", "emergency"),
+    ("We have no heating and it's freezing in here.", "significant"),
+    ("No heating again. My son has anxiety and this isn't helping.", "significant"),
+    ("the ceiling has come down in my kitchen tonight after months of the leak", "emergency"),
+    ("My bedroom ceiling is bowing and splitting.", "emergency"),
+    ("my front door wont lock, the key just turns round and round", "emergency"),
+    ("Someone tried to break in and I can't lock my front door.", "emergency"),
+    ("The bathroom door won't close properly, can someone plane it?", "none"),
+    ("The kitchen cupboard doors don't close.", "none"),
+])
+def test_the_emergencies_the_rules_name_by_circumstance(text: str, hazard: str) -> None:
+    """LABELLING.md: no heating or hot water where a baby or a very ill, disabled or old person
+    lives; a ceiling down or about to come down; a home that cannot be locked."""
+    flags = rules.flags(text)
+    assert flags.hazard == hazard, flags.cues
+    if hazard == "emergency":
+        assert flags.cues["hazard"], "the words that raised it are shown"
