@@ -110,7 +110,7 @@ class Retrainer:
         """Watch the training process; release the lock and record the candidate once it has ended."""
         try:
             child = multiprocessing.get_context("spawn").Process(
-                target=train_apart, args=(self.context.settings, by, time.time()), name="retraining",
+                target=train_apart, args=(self.context.settings, by, time.time(), os.getpid()), name="retraining",
                 daemon=True)  # ended with `triage run`, as the thread watching it is
             child.start()
             child.join()
@@ -136,9 +136,13 @@ class Retrainer:
         except Exception:  # the candidate stands; the record of it is what failed
             log.exception("recording the trained candidate in the audit trail failed")
 
-    def train_here(self, by: str, started: float) -> None:
-        """The training process's work: the candidate and its figures, or why there are none, in training.json."""
+    def train_here(self, by: str, started: float, parent: int) -> None:
+        """The training process's work: the candidate and its figures, or why there are none, in
+        training.json. A training whose web process has died (killed, out of memory) stops at its
+        next step: the lock died with the web process, so a restarted one may start another."""
         def progress(step: str, fraction: float) -> None:
+            if os.getppid() != parent:
+                raise SystemExit("the web process that started this training has gone")
             self._write({"state": "training", "step": step, "fraction": round(fraction, 3), "by": by,
                          "started": started})
 
@@ -166,8 +170,8 @@ class Retrainer:
         partial.replace(self.state_file)
 
 
-def train_apart(settings: Settings, by: str, started: float) -> None:
+def train_apart(settings: Settings, by: str, started: float, parent: int) -> None:
     """The entry point of the training process: a fresh interpreter, its own database connections."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: `triage run` decides
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    Retrainer(Context(settings)).train_here(by, started)
+    Retrainer(Context(settings)).train_here(by, started, parent)

@@ -23,6 +23,8 @@ import hmac
 import logging
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -41,6 +43,7 @@ RECEIVED_PATH = "/notify/received-text"
 RECEIPT_PATH = "/notify/delivery-status"
 LIMIT = 918  # Notify's longest text message
 DELIVERED = "delivered"
+RESUME_WITHIN = 3 * 60 * 60.0  # seconds: the outbox's automatic retries of one message are over by then
 FINAL_FAILURES = frozenset({"permanent-failure", "temporary-failure", "technical-failure",
                             "validation-failed", "virus-scan-failed"})
 _PLAIN = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
@@ -137,12 +140,14 @@ class SmsChannel(Channel):
     name: ClassVar[str] = CHANNEL
     chat: ClassVar[bool] = True
     buttons: ClassVar[bool] = False
+    # A message's key -> how many of its parts Notify took, and when. One for the process: the
+    # outbox sends through one instance, and Notify's receipts arrive through another's router.
+    _accepted: ClassVar[dict[str, tuple[int, float]]] = {}
+    _accepted_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, settings: NotifySettings) -> None:
         self.settings = settings
         self.client = NotificationsAPIClient(settings.api_key, base_url=settings.base_url, timeout=30)
-        self._accepted: dict[str, int] = {}  # a message's key -> how many of its parts Notify has taken
-        self._accepted_lock = threading.Lock()
 
     def normalise(self, address: str) -> str:
         return number(address, self.settings.country_code)
@@ -151,26 +156,39 @@ class SmsChannel(Channel):
         """One notification a part; an API error raises, so the outbox retries the message.
 
         A retry starts at the first part Notify did not take: a resident whose third part failed
-        is not sent the first two again. What was taken is kept in this process only; after a
-        restart a retry sends every part, as a resident is better told twice than not at all."""
+        is not sent the first two again. What was taken is kept in this process only, and for
+        RESUME_WITHIN of the last part taken; after a restart, or later (a person's "Send
+        again" the next day), or once Notify reports a part undelivered (`forget`), every part
+        goes again, as a resident is better told twice than not at all."""
         texts = parts(message.text)
+        now = time.monotonic()
         with self._accepted_lock:
-            start = self._accepted.get(message.key, 0)
+            for key, (_, at) in list(self._accepted.items()):
+                if now - at > RESUME_WITHIN:
+                    del self._accepted[key]
+            start = self._accepted.get(message.key, (0, now))[0]
         for number in range(start, len(texts)):
             self.client.send_sms_notification(self.normalise(message.address), self.settings.template_id,
                                               personalisation={"body": texts[number]}, reference=message.key,
                                               sms_sender_id=self.settings.sender_id)
             with self._accepted_lock:
-                self._accepted[message.key] = number + 1
+                self._accepted[message.key] = (number + 1, time.monotonic())
+        self.forget(message.key)
+
+    def forget(self, key: str) -> None:
+        """The next send of this message starts at its first part."""
         with self._accepted_lock:
-            self._accepted.pop(message.key, None)
+            self._accepted.pop(key, None)
 
     def router(self, store: Store) -> APIRouter:
-        return callback_router(store, self.settings.callback_token, self.settings.country_code)
+        return callback_router(store, self.settings.callback_token, self.settings.country_code, self.forget)
 
 
-def callback_router(store: Store, token: str, country_code: str = "44") -> APIRouter:
-    """Notify's two callbacks. Each checks the bearer token before it reads the body."""
+def callback_router(store: Store, token: str, country_code: str = "44",
+                    undelivered: Callable[[str], None] | None = None) -> APIRouter:
+    """Notify's two callbacks. Each checks the bearer token before it reads the body. A receipt
+    saying a text failed is also told to `undelivered` (the message's key), so a part Notify took
+    but could not deliver is sent again with the rest."""
     router = APIRouter()
 
     def refused(request: Request) -> JSONResponse | None:
@@ -211,6 +229,8 @@ def callback_router(store: Store, token: str, country_code: str = "44") -> APIRo
         await asyncio.get_running_loop().run_in_executor(
             None, store.record_receipt, Receipt(channel=CHANNEL, key=key, status=status, delivered=status == DELIVERED,
                                             failed=status in FINAL_FAILURES, at=at))
+        if status in FINAL_FAILURES and undelivered is not None:
+            undelivered(key)
         return JSONResponse({"recorded": True})
 
     return router

@@ -168,6 +168,17 @@ def test_vulnerability_in_residents_own_words(text: str) -> None:
     ("Someone tried to break in and I can't lock my front door.", "emergency"),
     ("The bathroom door won't close properly, can someone plane it?", "none"),
     ("The kitchen cupboard doors don't close.", "none"),
+    ("No heating and we have a three month old.", "emergency"),
+    ("No heating and my dad has dementia.", "emergency"),
+    ("the front door just won't lock", "emergency"),
+    # what a reviewer found the first version of these rules raised
+    ("The bathroom door won't lock.", "none"),
+    ("The front door bell is bust.", "none"),
+    ("I reported the ceiling. Someone came in and looked at it last week.", "none"),
+    ("I finally caved in and phoned you.", "none"),
+    ("The pipe has not burst, it's just a drip.", "none"),
+    ("There is a leak in the bathroom and the light switch is loose", "significant"),
+    ("Thank you, the heating is working now. My mum is 85 and was so pleased.", "none"),
 ])
 def test_the_emergencies_the_rules_name_by_circumstance(text: str, hazard: str) -> None:
     """LABELLING.md: no heating or hot water where a baby or a very ill, disabled or old person

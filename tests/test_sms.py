@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -179,6 +180,49 @@ def test_a_long_text_that_failed_part_way_is_not_sent_again_from_its_first_part_
         assert [n["body"] for n in api.sent_to(PHONE)] == expected
         channel.send_text(OutboundMessage(key="ack-2", address=PHONE, text=letter))  # another letter: all of it
         assert [n["body"] for n in api.sent_to(PHONE)] == expected + expected
+
+
+class Receipts:
+    """What the web app's store does with Notify's receipts, kept in a list."""
+
+    def __init__(self) -> None:
+        self.receipts: list[Any] = []
+
+    def submit(self, message: Any) -> Any:
+        raise AssertionError("no text arrives in this test")
+
+    def record_receipt(self, receipt: Any) -> None:
+        self.receipts.append(receipt)
+
+
+def test_a_part_notify_took_but_could_not_deliver_is_sent_again_with_the_rest() -> None:
+    from fastapi import FastAPI
+    from notifications_python_client.errors import HTTPError
+    from starlette.testclient import TestClient
+
+    from intake.channel import OutboundMessage
+    from intake.sms import NotifySettings, SmsChannel
+
+    letter = "\n\n".join(["Your repair to the bathroom ceiling is booked for next Tuesday morning. " * 3] * 12)
+    expected = parts(letter)
+    with fake_notify() as (api, base_url):
+        settings = NotifySettings(api_key=API_KEY, template_id=TEMPLATE_ID, callback_token=CALLBACK_TOKEN,
+                                  base_url=base_url)
+        outbox_side, store = SmsChannel(settings), Receipts()
+        app = FastAPI()
+        app.include_router(SmsChannel(settings).router(store))  # the web role's instance, as `triage run` makes it
+        message = OutboundMessage(key="stage-1-letter", address=PHONE, text=letter)
+        api.fail_after, api.fail_next = 1, 1
+        with pytest.raises(HTTPError):
+            outbox_side.send_text(message)
+        first = api.sent_to(PHONE)[0]
+        with TestClient(app) as web:
+            answer = web.post("/notify/delivery-status", headers={"Authorization": f"Bearer {CALLBACK_TOKEN}"},
+                              json={"id": first["id"], "reference": first["reference"], "to": first["to"],
+                                    "status": "permanent-failure", "completed_at": "2026-12-03T10:15:09.000000Z"})
+        assert answer.status_code == 200 and [r.failed for r in store.receipts] == [True]
+        outbox_side.send_text(message)  # a person's "Send again": the part that never arrived goes too
+        assert [n["body"] for n in api.sent_to(PHONE)] == expected[:1] + expected
 
 
 def test_phone_numbers_are_written_in_e164() -> None:
