@@ -110,9 +110,8 @@ RULES: dict[str, list[str]] = {
 NEGATORS = {"no", "not", "n't", "nt", "never", "without", "none", "nor", "dont", "isnt", "wasnt", "arent", "havent",
             "hasnt", "nothing"}
 RESOLVED = {"sorted", "fixed", "gone", "resolved", "repaired", "finished", "cured", "cleared", "treated"}
-HARM = {"cough", "coughing", "hospital", "chest", "breathing", "asthma", "ill", "doctor", "gp", "wheezing",
-        "respiratory", "infection", "infections"}
-HARM |= {"inhaler", "inhalers", "rash", "rashes", "wheeze", "a&e", "asthmatic"}
+HARM = {"cough", "coughing", "hospital", "chest", "breathing", "asthma", "asthmatic", "ill", "doctor", "gp", "wheeze",
+        "wheezing", "respiratory", "infection", "infections", "inhaler", "inhalers", "rash", "rashes", "a&e"}
 TAPS = {"tap", "taps", "faucet", "mixer"}
 # LABELLING.md: no heating or hot water is an emergency for a household with a baby or a very ill,
 # disabled or old person; these beginnings of the vulnerable rules' words say which it is
@@ -369,8 +368,8 @@ class CueRules:
         cold = [h.words for h in hits if h.rule == "significant"
                 and not HEATING.isdisjoint(reading.lower[h.start:h.end])]
         risk = [h.words for h in hits if h.rule == "vulnerable"
-                and any(word.startswith(AT_RISK_FROM_COLD) or (reading.lower[i].isdigit() and token_norm(word) != "#num")
-                        for i, word in enumerate(reading.lower[h.start:h.end], start=h.start))]
+                and any(word.startswith(AT_RISK_FROM_COLD) or (word.isdigit() and token_norm(word) != "#num")
+                        for word in reading.lower[h.start:h.end])]
         return [cold[0], risk[0]] if cold and risk else []
 
     @staticmethod
