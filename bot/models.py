@@ -135,9 +135,16 @@ def build_apart(settings: Settings, stop: threading.Event | None = None) -> None
         raise ModelBuildFailed(f"building the model failed (exit code {child.exitcode}); the log above says why")
 
 
-def _build_here(settings: Settings) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+def in_training_process() -> None:
+    """What a process spawned to train does first (the first build here, a retraining in
+    bot/retraining.py): Ctrl-C reaches the whole group, and the parent decides; its log lines
+    look like `triage run`'s."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _build_here(settings: Settings) -> None:
+    in_training_process()
     summary = build(Context(settings), progress=_log_progress(time.perf_counter()))
     log.info("model built in %.0f s: %s", summary["seconds"], json.dumps({k: v for k, v in summary.items()
                                                                            if k not in ("heldout", "seconds")}))

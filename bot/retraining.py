@@ -20,14 +20,13 @@ import json
 import logging
 import multiprocessing
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable
 from typing import IO, Any
 
 from bot.context import Context
-from bot.models import build, load_model
+from bot.models import build, in_training_process, load_model
 from bot.settings import Settings
 from classifier.data import read_jsonl
 from classifier.model import TriageModel
@@ -172,6 +171,5 @@ class Retrainer:
 
 def train_apart(settings: Settings, by: str, started: float, parent: int) -> None:
     """The entry point of the training process: a fresh interpreter, its own database connections."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: `triage run` decides
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    in_training_process()
     Retrainer(Context(settings)).train_here(by, started, parent)

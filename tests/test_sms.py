@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from notifications_python_client.errors import HTTPError
 from sqlalchemy import func, select
 
 from bot.answers import read_choice
@@ -19,8 +20,8 @@ from bot.service import tick
 from bot.settings import Settings
 from bot.web import create_app
 from classifier.model import TriageModel
-from intake.channel import choices_from, in_words
-from intake.sms import LIMIT, e164, parts
+from intake.channel import OutboundMessage, choices_from, in_words
+from intake.sms import LIMIT, NotifySettings, SmsChannel, e164, parts
 from tests.notify_api import API_KEY, CALLBACK_TOKEN, TEMPLATE_ID, FakeNotify, fake_notify
 from tests.servers import web_server
 from workflow.correspondence import CHOICE_OPTIONS
@@ -159,26 +160,27 @@ def test_a_send_that_notify_refuses_is_retried_by_the_outbox(texts: Texts) -> No
     assert len(texts.api.sent_to(PHONE)) == 1
 
 
+LONG_LETTER = "\n\n".join(["We have booked the repair to your bathroom ceiling for next Tuesday. " * 3] * 12)
+
+
+def _channel(base_url: str) -> SmsChannel:
+    return SmsChannel(NotifySettings(api_key=API_KEY, template_id=TEMPLATE_ID, callback_token=CALLBACK_TOKEN,
+                                     base_url=base_url))
+
+
 def test_a_long_text_that_failed_part_way_is_not_sent_again_from_its_first_part_on_retry() -> None:
-    from notifications_python_client.errors import HTTPError
-
-    from intake.channel import OutboundMessage
-    from intake.sms import NotifySettings, SmsChannel
-
-    letter = "\n\n".join(["We have booked the repair to your bathroom ceiling for next Tuesday. " * 3] * 12)
-    expected = parts(letter)
+    expected = parts(LONG_LETTER)
     assert len(expected) >= 3
     with fake_notify() as (api, base_url):
-        channel = SmsChannel(NotifySettings(api_key=API_KEY, template_id=TEMPLATE_ID, callback_token=CALLBACK_TOKEN,
-                                            base_url=base_url))
-        message = OutboundMessage(key="ack-1", address="07700 900123", text=letter)
+        channel = _channel(base_url)
+        message = OutboundMessage(key="ack-1", address="07700 900123", text=LONG_LETTER)
         api.fail_after, api.fail_next = 2, 1  # Notify takes two parts, then fails once
         with pytest.raises(HTTPError):
             channel.send_text(message)
         assert [n["body"] for n in api.sent_to(PHONE)] == expected[:2]
         channel.send_text(message)  # the outbox's retry
         assert [n["body"] for n in api.sent_to(PHONE)] == expected
-        channel.send_text(OutboundMessage(key="ack-2", address=PHONE, text=letter))  # another letter: all of it
+        channel.send_text(OutboundMessage(key="ack-2", address=PHONE, text=LONG_LETTER))  # another letter: all of it
         assert [n["body"] for n in api.sent_to(PHONE)] == expected + expected
 
 
@@ -197,29 +199,19 @@ class Receipts:
 
 def test_a_part_notify_took_but_could_not_deliver_is_sent_again_with_the_rest() -> None:
     from fastapi import FastAPI
-    from notifications_python_client.errors import HTTPError
-    from starlette.testclient import TestClient
 
-    from intake.channel import OutboundMessage
-    from intake.sms import NotifySettings, SmsChannel
-
-    letter = "\n\n".join(["Your repair to the bathroom ceiling is booked for next Tuesday morning. " * 3] * 12)
-    expected = parts(letter)
+    expected = parts(LONG_LETTER)
     with fake_notify() as (api, base_url):
-        settings = NotifySettings(api_key=API_KEY, template_id=TEMPLATE_ID, callback_token=CALLBACK_TOKEN,
-                                  base_url=base_url)
-        outbox_side, store = SmsChannel(settings), Receipts()
+        outbox_side, store = _channel(base_url), Receipts()
         app = FastAPI()
-        app.include_router(SmsChannel(settings).router(store))  # the web role's instance, as `triage run` makes it
-        message = OutboundMessage(key="stage-1-letter", address=PHONE, text=letter)
+        app.include_router(_channel(base_url).router(store))  # the web role's instance, as `triage run` makes it
+        message = OutboundMessage(key="stage-1-letter", address=PHONE, text=LONG_LETTER)
         api.fail_after, api.fail_next = 1, 1
         with pytest.raises(HTTPError):
             outbox_side.send_text(message)
-        first = api.sent_to(PHONE)[0]
-        with TestClient(app) as web:
-            answer = web.post("/notify/delivery-status", headers={"Authorization": f"Bearer {CALLBACK_TOKEN}"},
-                              json={"id": first["id"], "reference": first["reference"], "to": first["to"],
-                                    "status": "permanent-failure", "completed_at": "2026-12-03T10:15:09.000000Z"})
+        with web_server(app) as url:
+            api.service_url = url
+            answer = api.receipt(api.sent_to(PHONE)[0], "permanent-failure")
         assert answer.status_code == 200 and [r.failed for r in store.receipts] == [True]
         outbox_side.send_text(message)  # a person's "Send again": the part that never arrived goes too
         assert [n["body"] for n in api.sent_to(PHONE)] == expected[:1] + expected
