@@ -11,6 +11,15 @@ choice to complain uses a threshold on P(complaint) chosen on out-of-fold predic
 and stored with the model, or fires on the explicit-complaint and escalation cues. Probabilities
 are calibrated by temperature scaling on out-of-fold scores (one number per head, fitted for the
 lowest log loss), which costs nothing at prediction time.
+
+The theme is the one figure more real data stopped moving, and a linear head is the reason: a
+theme is often a small region of meaning (a lift, a parking bay, a section 20 notice) that no
+straight line through the embedding separates from its neighbours. So the theme's probabilities
+are blended with a vote of the training messages nearest in meaning (theme_neighbours of them,
+each weighted by how close it is): grouped cross-validation on the real training messages gave
+theme accuracy 0.854 with the linear head alone and 0.865 with the vote at weight 0.4 (README).
+The model file therefore holds each training message's embedding at half precision (2.7 MB),
+which is why a model trained on advisors' corrections is personal data like the database.
 """
 
 from __future__ import annotations
@@ -62,7 +71,7 @@ def _import_skops() -> Any:
 
 sio = _import_skops()
 Progress = Callable[[str, float], None]
-FORMAT = 3  # 3: the sentence embedding joined the features, and the file names its encoder
+FORMAT = 4  # 3: the sentence embedding joined the features, and the file names its encoder; 4: the theme's neighbours
 COMPLAINT = "complaint"
 
 
@@ -142,6 +151,9 @@ class TriageModel:
     max_word_features: int = 30000
     max_char_features: int = 60000
     embedding_weight: float = 1.0
+    theme_neighbours: int = 20
+    neighbour_sharpness: float = 20.0  # a neighbour's vote is exp(sharpness * (cosine - 1))
+    neighbour_weight: float = 0.4  # the vote's share of the theme's probabilities
     version: str = "unfitted"
     data_hash: str = ""
     figures: dict[str, Any] = field(default_factory=dict)
@@ -156,13 +168,20 @@ class TriageModel:
         vulnerable and hazard labels, where given, teach the learned half of those flags.
         progress, when given, hears what is being done and how far it has got (fraction 0-1)."""
         say = progress or (lambda step, fraction: None)
-        self._parts_cache = self._stacked_cache = None  # made again from what this fit learns
+        self._parts_cache = self._stacked_cache = self._memory_cache = None  # made again from what this fit learns
         clean = [normalise(t) for t in texts]
         hinted = [with_hints(t) for t in clean]
         embedded = np.zeros((len(clean), encoders.DIMENSIONS), dtype=np.float32)
         for start in range(0, len(clean), 256):  # about three seconds a slice on one core
             say(f"reading {len(clean)} messages with the sentence encoder", start / len(clean) * 0.45)
             embedded[start:start + 256] = self._encoder().encode(clean[start:start + 256])
+        memory = embedded.astype(np.float16)  # what the model keeps, so out-of-fold votes use the same numbers
+        groups = list(groups) if groups is not None else list(range(len(clean)))
+        theme_classes = sorted(set(themes))
+        theme_index = np.array([theme_classes.index(t) for t in themes])
+        votes = np.zeros((len(clean), len(theme_classes)))
+        for train, test in GroupKFold(n_splits=self.folds).split(clean, groups=groups):
+            votes[test] = self._votes(embedded[test], memory[train], theme_index[train], len(theme_classes))
         embedded *= self.embedding_weight
         n = len(clean)
         mask = np.ones(n, bool) if threshold_mask is None else np.asarray(threshold_mask, bool)
@@ -171,7 +190,6 @@ class TriageModel:
             heads["vulnerable"] = ([None if v is None else bool(v) for v in vulnerable], self.flag_c)
         if hazards is not None and {"none", "emergency"} <= {h for h in hazards if h is not None}:
             heads["hazard"] = (list(hazards), self.flag_c)  # a head is learned only from labels that vary
-        groups = list(groups) if groups is not None else list(range(n))
         logits = self._out_of_fold(hinted, embedded, heads, groups, say)
         say("fitting the final model", 0.9)
         self.vectoriser_ = _vectoriser(self.max_word_features, self.max_char_features)
@@ -181,9 +199,12 @@ class TriageModel:
             known = np.array([label is not None for label in labels])
             self.heads_[name] = _head(c).fit(features[known], [label for label in labels if label is not None])
         self.encoder_identity_ = self._encoder().identity
+        self.memory_, self.memory_themes_ = memory, theme_index
         kinds_, themes_ = heads["kind"][0], heads["theme"][0]
         self.kind_temperature_ = _fit_temperature(logits["kind"], _indices(kinds_, self.heads_["kind"].classes_))
         self.theme_temperature_ = _fit_temperature(logits["theme"], _indices(themes_, self.heads_["theme"].classes_))
+        blended = self._blend(_softmax(logits["theme"] / self.theme_temperature_), votes)
+        self.figures["cv_theme_accuracy"] = float(np.mean(blended.argmax(axis=1)[mask] == theme_index[mask]))
         complaint = list(self.heads_["kind"].classes_).index(COMPLAINT)
         scores = _softmax(logits["kind"] / self.kind_temperature_)[:, complaint]
         self.threshold_ = self._choose_threshold(scores[mask], [k for k, m in zip(kinds_, mask) if m])
@@ -225,6 +246,27 @@ class TriageModel:
         if self.encoder is None:
             self.encoder = encoders.shared()
         return self.encoder
+
+    def _votes(self, queries: np.ndarray, memory: np.ndarray, labels: np.ndarray, classes: int) -> np.ndarray:
+        """Each query's theme as its nearest remembered messages vote it, as probabilities.
+
+        The embeddings are unit length, so a dot product is the cosine; ties between equally near
+        neighbours go to the earlier message, so the same query always gets the same vote."""
+        k = min(self.theme_neighbours, len(memory))
+        similarity = np.asarray(queries, dtype=np.float32) @ np.asarray(memory, dtype=np.float32).T
+        nearest = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+        weight = np.exp(self.neighbour_sharpness * (np.take_along_axis(similarity, nearest, axis=1) - 1.0))
+        votes = np.stack([np.bincount(labels[row], weights=w, minlength=classes) for row, w in zip(nearest, weight)])
+        return votes / np.maximum(votes.sum(axis=1, keepdims=True), 1e-300)
+
+    def _blend(self, theme_p: np.ndarray, votes: np.ndarray) -> np.ndarray:
+        return (1 - self.neighbour_weight) * theme_p + self.neighbour_weight * votes
+
+    def _memory(self) -> np.ndarray:
+        """The remembered embeddings as float32, made once (5.4 MB): votes are computed in float32."""
+        if getattr(self, "_memory_cache", None) is None:
+            self._memory_cache = self.memory_.astype(np.float32)
+        return self._memory_cache
 
     def _out_of_fold(self, texts: list[str], embedded: np.ndarray, heads: dict[str, tuple[list[Any], float]],
                      groups: list[Any], say: Progress) -> dict[str, np.ndarray]:
@@ -284,10 +326,12 @@ class TriageModel:
         """Suggestions for many messages: the encoder reads them as one batch, each is scored alone."""
         self._check_fitted()
         clean = [normalise(t) for t in texts]
-        logits = self._logits([with_hints(t) for t in clean], self._encoder().encode(clean))
-        kind_p = _softmax(logits["kind"] / self.kind_temperature_)
-        theme_p = _softmax(logits["theme"] / self.theme_temperature_)
+        embedded = self._encoder().encode(clean)
+        logits = self._logits([with_hints(t) for t in clean], embedded)
         kinds, themes = list(self.kind_model_.classes_), list(self.theme_model_.classes_)
+        kind_p = _softmax(logits["kind"] / self.kind_temperature_)
+        theme_p = self._blend(_softmax(logits["theme"] / self.theme_temperature_),
+                              self._votes(embedded, self._memory(), self.memory_themes_, len(themes)))
         rules = _rules()
         made = []
         for i, text in enumerate(clean):
@@ -385,8 +429,12 @@ class TriageModel:
                                                 "max_word_features": self.max_word_features,
                                                 "max_char_features": self.max_char_features,
                                                 "embedding_weight": self.embedding_weight, "flag_c": self.flag_c,
-                                                "flag_precision": self.flag_precision},
+                                                "flag_precision": self.flag_precision,
+                                                "theme_neighbours": self.theme_neighbours,
+                                                "neighbour_sharpness": self.neighbour_sharpness,
+                                                "neighbour_weight": self.neighbour_weight},
             "heads": self.heads_, "flag_thresholds": self.flag_thresholds_,
+            "memory": self.memory_, "memory_themes": self.memory_themes_,
         }
         state["vectoriser"], state["vocabularies"] = _without_vocabularies(self.vectoriser_)
         return _canonical_zip(sio.dumps(state))
@@ -435,6 +483,7 @@ class TriageModel:
         model.encoder_identity_ = state["encoder"]
         model.vectoriser_ = _with_vocabularies(state["vectoriser"], state["vocabularies"])
         model.heads_ = dict(state["heads"])
+        model.memory_, model.memory_themes_ = _memory_arrays(state["memory"], state["memory_themes"], model)
         model.flag_thresholds_ = {name: float(value) for name, value in state["flag_thresholds"].items()}
         model.threshold_ = float(state["threshold"])
         model.kind_temperature_, model.theme_temperature_ = (float(t) for t in state["temperatures"])
@@ -506,6 +555,17 @@ def _with_vocabularies(vectoriser: FeatureUnion, arrays: list[np.ndarray]) -> Fe
     for (_, part), terms in zip(vectoriser.transformer_list, arrays, strict=True):
         part.vocabulary_ = {term: index for index, term in enumerate(terms.tolist())}
     return vectoriser
+
+
+def _memory_arrays(memory: Any, themes: Any, model: TriageModel) -> tuple[np.ndarray, np.ndarray]:
+    """The theme's remembered embeddings as a file must hold them, or ValueError: a vote is
+    computed from them for every message, so a wrong shape would fail on the first one."""
+    classes = len(model.heads_["theme"].classes_)
+    if not (isinstance(memory, np.ndarray) and isinstance(themes, np.ndarray) and memory.dtype == np.float16
+            and memory.ndim == 2 and memory.shape[1] == encoders.DIMENSIONS and themes.dtype.kind == "i"
+            and themes.shape == (len(memory),) and len(memory) and 0 <= themes.min() and themes.max() < classes):
+        raise ValueError("not a model file this version can read: its theme memory is malformed")
+    return memory, themes
 
 
 def _two_columns(scores: np.ndarray) -> np.ndarray:

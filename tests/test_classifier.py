@@ -285,6 +285,41 @@ def test_fast_scores_equal_scikit_learns(model: TriageModel, monkeypatch: pytest
     assert len(small._parts()[1].by_word) <= 7
 
 
+def test_a_message_worded_like_a_training_message_takes_its_theme_from_it(model: TriageModel) -> None:
+    """The theme's vote of nearest training messages: alone and with one neighbour, a message
+    that is a training message word for word gets that message's theme, whatever the linear head
+    says; and the file's own blend puts that neighbour's theme among the top two."""
+    from classifier.training import training_examples
+
+    real = [e for e in training_examples(REPO / "training_data") if e.source][:60]
+    by_neighbour = copy.copy(model)
+    by_neighbour.neighbour_weight, by_neighbour.theme_neighbours = 1.0, 1
+    found = by_neighbour.suggest_many([e.text for e in real])
+    assert [s.theme for s in found] == [e.theme for e in real]
+    assert all(s.theme_scores[e.theme] == 1.0 for s, e in zip(found, real))  # its one neighbour's vote, nothing else
+    linear = copy.copy(model)
+    linear.neighbour_weight = 0.0
+    alone, blended = linear.suggest_many([e.text for e in real]), model.suggest_many([e.text for e in real])
+    assert [s.theme_scores for s in alone] != [s.theme_scores for s in blended]
+    for s in blended:
+        assert abs(sum(s.theme_scores.values()) - 1) < 1e-3
+
+
+@pytest.mark.parametrize("change", ["float32", "short", "unknown theme"])
+def test_a_model_file_with_a_malformed_theme_memory_is_a_clear_error(model: TriageModel, change: str) -> None:
+    import numpy as np
+
+    state = sio.loads(model.to_bytes(), trusted=sio.get_untrusted_types(data=model.to_bytes()))
+    if change == "float32":
+        state["memory"] = state["memory"].astype(np.float32)
+    elif change == "short":
+        state["memory_themes"] = state["memory_themes"][:-1]
+    else:
+        state["memory_themes"] = state["memory_themes"] + 50
+    with pytest.raises(ValueError, match="theme memory is malformed"):
+        TriageModel.from_bytes(sio.dumps(state))
+
+
 @pytest.mark.parametrize("junk", [b"", b"not a model", b"PK\x03\x04truncated"])
 def test_a_file_that_is_not_a_model_is_a_clear_error(junk: bytes) -> None:
     """`triage run` retrains and a worker keeps its model when the file is corrupt; neither may crash."""
