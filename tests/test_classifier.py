@@ -288,7 +288,8 @@ def test_fast_scores_equal_scikit_learns(model: TriageModel, monkeypatch: pytest
 def test_a_message_worded_like_a_training_message_takes_its_theme_from_it(model: TriageModel) -> None:
     """The theme's vote of nearest training messages: alone and with one neighbour, a message
     that is a training message word for word gets that message's theme, whatever the linear head
-    says; and the file's own blend puts that neighbour's theme among the top two."""
+    says. The file's own blend changes the theme's probabilities, which still sum to one, and a
+    message scores the same alone as in a batch."""
     from classifier.training import training_examples
 
     real = [e for e in training_examples(REPO / "training_data") if e.source][:60]
@@ -303,9 +304,10 @@ def test_a_message_worded_like_a_training_message_takes_its_theme_from_it(model:
     assert [s.theme_scores for s in alone] != [s.theme_scores for s in blended]
     for s in blended:
         assert abs(sum(s.theme_scores.values()) - 1) < 1e-3
+    assert [model.suggest(e.text).theme_scores for e in real[:10]] == [s.theme_scores for s in blended[:10]]
 
 
-@pytest.mark.parametrize("change", ["float32", "short", "unknown theme"])
+@pytest.mark.parametrize("change", ["float32", "short", "unknown theme", "infinite row", "negative weight", "missing"])
 def test_a_model_file_with_a_malformed_theme_memory_is_a_clear_error(model: TriageModel, change: str) -> None:
     import numpy as np
 
@@ -314,9 +316,15 @@ def test_a_model_file_with_a_malformed_theme_memory_is_a_clear_error(model: Tria
         state["memory"] = state["memory"].astype(np.float32)
     elif change == "short":
         state["memory_themes"] = state["memory_themes"][:-1]
-    else:
+    elif change == "unknown theme":
         state["memory_themes"] = state["memory_themes"] + 50
-    with pytest.raises(ValueError, match="theme memory is malformed"):
+    elif change == "infinite row":
+        state["memory"][3] = np.inf
+    elif change == "negative weight":
+        state["params"]["neighbour_weight"] = -1.0
+    else:
+        del state["memory"]
+    with pytest.raises(ValueError, match="theme memory is malformed|theme vote's settings|can read: 'memory'"):
         TriageModel.from_bytes(sio.dumps(state))
 
 
